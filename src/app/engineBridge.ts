@@ -1,0 +1,125 @@
+/**
+ * The one place the app talks to the engine worker. Turns store settings into requests and engine events into
+ * store updates. A plain module (not a hook) so it can be tested and reused outside React.
+ */
+import { createWorkerEngine, type Engine } from '../engine/client';
+import { isCancelled, type EngineError } from '../engine/errors';
+import { discoverModels } from './models';
+import { updateSettings, useAppStore, type RunResult } from './store';
+
+let engine: Engine | null = null;
+
+function toWire(e: unknown): { code: EngineError['code']; name: string; message: string; file?: string } {
+  const err = e as EngineError;
+  return { code: err.code ?? 'INTERNAL', name: err.name ?? 'Error', message: err.message ?? String(e), ...(err.file ? { file: err.file } : {}) };
+}
+
+export function getEngine(): Engine {
+  if (!engine) {
+    const worker = new Worker(new URL('../engine/worker.ts', import.meta.url), { type: 'module', name: 'fewstep-engine' });
+    engine = createWorkerEngine(worker);
+    const threads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    void engine.request('configure', { wasmPaths: `${new URL(import.meta.env.BASE_URL, location.href).href}ort/`, numThreads: threads }).done;
+  }
+  return engine;
+}
+
+/** Discover shipped models, then load the one in the settings (or the first). */
+export async function initApp(): Promise<void> {
+  const models = await discoverModels();
+  const { settings } = useAppStore.getState();
+  const modelId = models.some((m) => m.id === settings.modelId) ? settings.modelId : (models[0]?.id ?? '');
+  useAppStore.setState({ models, modelsReady: true });
+  updateSettings({ modelId });
+  if (!modelId) {
+    useAppStore.setState({
+      loadError: { code: 'MODEL_FILE_MISSING', name: 'EngineError', message: 'No models found under /models/. Run `make -C training all` or check that the models/ folder was served.' },
+    });
+    return;
+  }
+  await loadModel(modelId, { applyDefaults: !new URLSearchParams(location.search).has('steps') });
+}
+
+export async function loadModel(modelId: string, opts: { applyDefaults?: boolean; generateAfter?: boolean } = {}): Promise<void> {
+  const { models, settings } = useAppStore.getState();
+  const choice = models.find((m) => m.id === modelId);
+  if (!choice) return;
+  const { id, done } = getEngine().request(
+    'load',
+    { model: { id: choice.id, name: choice.name, kind: 'url', baseUrl: choice.baseUrl }, provider: settings.provider },
+    (ev) => {
+      if (ev.type === 'load-progress') useAppStore.setState((s) => (s.loading?.requestId === ev.id ? { loading: { ...s.loading, progress: ev.progress } } : {}));
+    },
+  );
+  useAppStore.setState({ loading: { requestId: id, modelId, progress: null, startedAt: performance.now() }, loadError: null });
+  try {
+    const model = await done;
+    useAppStore.setState({ loaded: model, loading: null });
+    if (opts.applyDefaults !== false) {
+      updateSettings({ steps: model.defaults.steps, guidanceScale: model.defaults.guidanceScale, sampler: '' });
+    }
+    if (opts.generateAfter !== false) void generate();
+  } catch (e) {
+    if (useAppStore.getState().loading?.requestId === id) useAppStore.setState({ loading: null });
+    if (!isCancelled(e)) {
+      // The previous model (if any) stays loaded in the engine: point the picker back at it.
+      const prev = useAppStore.getState().loaded;
+      useAppStore.setState({ loadError: toWire(e) });
+      if (prev) updateSettings({ modelId: prev.id });
+    }
+  }
+}
+
+export async function generate(): Promise<RunResult | null> {
+  const st = useAppStore.getState();
+  if (!st.loaded) return null;
+  const s = st.settings;
+  const { id, done } = getEngine().request(
+    'generate',
+    {
+      params: {
+        prompt: s.prompt,
+        negativePrompt: s.negativePrompt,
+        seed: s.seed,
+        steps: s.steps,
+        guidanceScale: s.guidanceScale,
+        ...(s.sampler ? { scheduler: s.sampler } : {}),
+        eta: s.eta,
+        rng: s.rng,
+      },
+    },
+    (ev) => {
+      if (ev.type === 'step') {
+        useAppStore.setState((x) => (x.running?.requestId === ev.id ? { running: { ...x.running, step: ev.step.index + 1, total: ev.step.total } } : {}));
+      }
+    },
+  );
+  useAppStore.setState({ running: { requestId: id, step: 0, total: s.steps, startedAt: performance.now() }, genError: null });
+  try {
+    const ev = await done;
+    const loaded = useAppStore.getState().loaded;
+    const run: RunResult = {
+      requestId: id,
+      modelId: ev.modelId,
+      modelName: loaded?.name ?? ev.modelId,
+      provider: ev.provider,
+      params: s,
+      result: ev.result,
+      finishedAt: Date.now(),
+    };
+    useAppStore.setState((x) => ({
+      last: run,
+      runs: [...x.runs.slice(-499), run],
+      ...(x.running?.requestId === id ? { running: null } : {}),
+    }));
+    return run;
+  } catch (e) {
+    useAppStore.setState((x) => (x.running?.requestId === id ? { running: null } : {}));
+    if (!isCancelled(e)) useAppStore.setState({ genError: toWire(e) });
+    return null;
+  }
+}
+
+export function cancelAll(): void {
+  if (engine) void engine.request('cancel', {}).done;
+}

@@ -1,0 +1,89 @@
+/**
+ * The model list the UI offers: the shipped pipelines from models/catalog.json (served by the app itself),
+ * falling back to a scan of known folder names when the catalog is missing.
+ */
+export interface ModelChoice {
+  id: string;
+  name: string;
+  baseUrl: string;
+  description: string;
+  defaultSteps: number | null;
+  guidanceScale: number | null;
+  kind: 'shipped' | 'remote' | 'fixture' | 'local';
+}
+
+const BASE = import.meta.env.BASE_URL;
+
+/** Shipped pipelines, in the order the UI lists them. The first one that exists is the default. */
+export const SHIPPED_IDS = [
+  'fewstep-turbo',
+  'fewstep-lcm',
+  'fewstep-teacher',
+  'fewstep-progressive-8',
+  'fewstep-progressive-4',
+  'fewstep-progressive-2',
+  'fewstep-progressive-1',
+];
+
+interface CatalogEntry {
+  id: string;
+  name?: string;
+  kind?: string;
+  source?: { type?: string; path?: string };
+  notes?: string;
+  description?: string;
+  defaults?: { steps?: number; guidanceScale?: number; guidance_scale?: number };
+}
+
+async function exists(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(url, { method: 'HEAD' });
+    return r.ok && !(r.headers.get('content-type') ?? '').includes('text/html');
+  } catch {
+    return false;
+  }
+}
+
+export async function discoverModels(): Promise<ModelChoice[]> {
+  const out: ModelChoice[] = [];
+  try {
+    const r = await fetch(`${BASE}models/catalog.json`);
+    if (r.ok && (r.headers.get('content-type') ?? '').includes('json')) {
+      const cat = (await r.json()) as { models?: CatalogEntry[] } | CatalogEntry[];
+      const entries = Array.isArray(cat) ? cat : (cat.models ?? []);
+      for (const e of entries) {
+        if (e.kind !== 'shipped' || e.source?.type !== 'local' || !e.source.path) continue;
+        const baseUrl = `${BASE}${e.source.path.replace(/^\/+/, '').replace(/\/?$/, '/')}`;
+        out.push({
+          id: e.id,
+          name: e.name ?? e.id,
+          baseUrl,
+          description: e.description ?? e.notes ?? '',
+          defaultSteps: e.defaults?.steps ?? null,
+          guidanceScale: e.defaults?.guidanceScale ?? e.defaults?.guidance_scale ?? null,
+          kind: 'shipped',
+        });
+      }
+    }
+  } catch {
+    // fall through to the scan
+  }
+  if (out.length === 0) {
+    for (const id of SHIPPED_IDS) {
+      const baseUrl = `${BASE}models/${id}/`;
+      if (await exists(`${baseUrl}model_index.json`)) {
+        out.push({ id, name: id, baseUrl, description: '', defaultSteps: null, guidanceScale: null, kind: 'shipped' });
+      }
+    }
+  }
+  // Only present in development checkouts that ran training/make_fixture.py: random weights, plumbing only.
+  for (const id of ['tiny', 'tiny-lcm']) {
+    const baseUrl = `${BASE}fixtures/${id}/`;
+    if (out.length === 0 || new URLSearchParams(location.search).has('fixtures')) {
+      if (await exists(`${baseUrl}model_index.json`)) {
+        out.push({ id: `fixture-${id}`, name: `Fixture ${id} (random weights)`, baseUrl, description: 'Random-weight test fixture', defaultSteps: null, guidanceScale: null, kind: 'fixture' });
+      }
+    }
+  }
+  return out;
+}

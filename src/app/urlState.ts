@@ -1,0 +1,151 @@
+/**
+ * Settings <-> URL query string, so a comparison can be shared and restored.
+ * Short, stable keys: p, np, seed, steps, model, sampler, cfg, ep, cm, cs.
+ * Decoding never throws: invalid or out-of-range values are dropped.
+ */
+
+export type ProviderSetting = 'auto' | 'webgpu' | 'wasm';
+
+export interface Settings {
+  prompt: string;
+  negativePrompt: string;
+  seed: number;
+  steps: number;
+  modelId: string;
+  sampler: string;
+  guidanceScale: number;
+  provider: ProviderSetting;
+  compareModels?: string[];
+  compareSteps?: number[];
+}
+
+/** Query keys, in the order they are written. */
+export const URL_KEYS = {
+  prompt: 'p',
+  negativePrompt: 'np',
+  seed: 'seed',
+  steps: 'steps',
+  modelId: 'model',
+  sampler: 'sampler',
+  guidanceScale: 'cfg',
+  provider: 'ep',
+  compareModels: 'cm',
+  compareSteps: 'cs',
+} as const satisfies Record<keyof Settings, string>;
+
+export const URL_LIMITS = {
+  maxPromptLength: 2000,
+  maxSeed: Number.MAX_SAFE_INTEGER,
+  minSteps: 1,
+  maxSteps: 1000,
+  minGuidance: 0,
+  maxGuidance: 30,
+  maxListLength: 32,
+} as const;
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}$/;
+const PROVIDERS: readonly ProviderSetting[] = ['auto', 'webgpu', 'wasm'];
+
+function isValidId(s: unknown): s is string {
+  return typeof s === 'string' && ID_RE.test(s);
+}
+
+function isValidSeed(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= URL_LIMITS.maxSeed;
+}
+
+function isValidSteps(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= URL_LIMITS.minSteps && n <= URL_LIMITS.maxSteps;
+}
+
+function isValidGuidance(n: unknown): n is number {
+  return typeof n === 'number' && Number.isFinite(n) && n >= URL_LIMITS.minGuidance && n <= URL_LIMITS.maxGuidance;
+}
+
+function isValidPrompt(s: unknown): s is string {
+  return typeof s === 'string' && s.length <= URL_LIMITS.maxPromptLength;
+}
+
+/** Strict decimal parse: digits with optional sign/fraction only (no hex, exponent, or blanks). */
+function parseDecimal(s: string | null): number | undefined {
+  if (s === null || !/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(s.trim())) return undefined;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function uniq<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+/**
+ * Encodes the given settings as a query string without the leading '?'. Fields that are
+ * undefined or invalid are left out; keys appear in a fixed order.
+ */
+export function encodeSettings(s: Partial<Settings>): string {
+  const q = new URLSearchParams();
+  if (isValidPrompt(s.prompt) && s.prompt !== '') q.set(URL_KEYS.prompt, s.prompt);
+  if (isValidPrompt(s.negativePrompt) && s.negativePrompt !== '') q.set(URL_KEYS.negativePrompt, s.negativePrompt);
+  if (isValidSeed(s.seed)) q.set(URL_KEYS.seed, String(s.seed));
+  if (isValidSteps(s.steps)) q.set(URL_KEYS.steps, String(s.steps));
+  if (isValidId(s.modelId)) q.set(URL_KEYS.modelId, s.modelId);
+  if (isValidId(s.sampler)) q.set(URL_KEYS.sampler, s.sampler);
+  if (isValidGuidance(s.guidanceScale)) q.set(URL_KEYS.guidanceScale, String(s.guidanceScale));
+  if (s.provider && PROVIDERS.includes(s.provider)) q.set(URL_KEYS.provider, s.provider);
+  if (Array.isArray(s.compareModels)) {
+    const models = uniq(s.compareModels.filter(isValidId)).slice(0, URL_LIMITS.maxListLength);
+    if (models.length) q.set(URL_KEYS.compareModels, models.join(','));
+  }
+  if (Array.isArray(s.compareSteps)) {
+    const steps = uniq(s.compareSteps.filter(isValidSteps)).slice(0, URL_LIMITS.maxListLength);
+    if (steps.length) q.set(URL_KEYS.compareSteps, steps.join(','));
+  }
+  return q.toString();
+}
+
+/**
+ * Decodes a query string ("?p=..", "p=..", a full URL, or URLSearchParams) into the settings
+ * it validly describes. Unknown keys are ignored; invalid values are dropped, never thrown.
+ */
+export function decodeSettings(query: string | URLSearchParams): Partial<Settings> {
+  let q: URLSearchParams;
+  try {
+    if (query instanceof URLSearchParams) q = query;
+    else {
+      let str = String(query ?? '');
+      const qm = str.indexOf('?');
+      if (/^[a-z][a-z0-9+.-]*:/i.test(str) && qm >= 0) str = str.slice(qm + 1);
+      str = str.replace(/^[?#]/, '').replace(/#.*$/, '');
+      q = new URLSearchParams(str);
+    }
+  } catch {
+    return {};
+  }
+  const out: Partial<Settings> = {};
+  const prompt = q.get(URL_KEYS.prompt);
+  if (prompt !== null && isValidPrompt(prompt)) out.prompt = prompt;
+  const neg = q.get(URL_KEYS.negativePrompt);
+  if (neg !== null && isValidPrompt(neg)) out.negativePrompt = neg;
+  const seed = parseDecimal(q.get(URL_KEYS.seed));
+  if (isValidSeed(seed)) out.seed = seed;
+  const steps = parseDecimal(q.get(URL_KEYS.steps));
+  if (isValidSteps(steps)) out.steps = steps;
+  const model = q.get(URL_KEYS.modelId);
+  if (isValidId(model)) out.modelId = model;
+  const sampler = q.get(URL_KEYS.sampler);
+  if (isValidId(sampler)) out.sampler = sampler;
+  const cfg = parseDecimal(q.get(URL_KEYS.guidanceScale));
+  if (isValidGuidance(cfg)) out.guidanceScale = cfg;
+  const ep = q.get(URL_KEYS.provider);
+  if (ep !== null && (PROVIDERS as readonly string[]).includes(ep)) out.provider = ep as ProviderSetting;
+  const cm = q.get(URL_KEYS.compareModels);
+  if (cm !== null) {
+    const models = uniq(cm.split(',').map((x) => x.trim()).filter(isValidId)).slice(0, URL_LIMITS.maxListLength);
+    if (models.length) out.compareModels = models;
+  }
+  const cs = q.get(URL_KEYS.compareSteps);
+  if (cs !== null) {
+    const list = uniq(cs.split(',').map((x) => parseDecimal(x)).filter(isValidSteps)).slice(0, URL_LIMITS.maxListLength);
+    if (list.length) out.compareSteps = list;
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+/**
+ * Main-thread side of the engine: turns requests into promises and forwards streaming events.
+ * `WorkerEngineClient` talks to worker.ts; `createInlineEngine` runs the same handler in this thread
+ * (Node tests, and browsers without module workers).
+ */
+import { CancelledError, errorFromWire } from './errors';
+import { EngineHandler } from './handler';
+import type { EngineEvent, Request, RequestType, Requests, Responses } from './protocol';
+
+export type EventListener = (event: EngineEvent) => void;
+
+export interface Engine {
+  request<K extends RequestType>(type: K, payload: Requests[K], onEvent?: EventListener): { id: string; done: Promise<Responses[K]> };
+  terminate(): void;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  onEvent?: EventListener;
+}
+
+let counter = 0;
+const nextId = (): string => `r${++counter}-${Date.now().toString(36)}`;
+
+class EngineClient implements Engine {
+  private readonly pending = new Map<string, Pending>();
+  constructor(
+    private readonly send: (req: Request) => void,
+    private readonly onTerminate: () => void,
+  ) {}
+
+  receive = (ev: EngineEvent): void => {
+    const p = this.pending.get(ev.id);
+    if (!p) return;
+    p.onEvent?.(ev);
+    switch (ev.type) {
+      case 'loaded':
+        this.settle(ev.id, () => p.resolve(ev.model));
+        break;
+      case 'result':
+        this.settle(ev.id, () => p.resolve(ev));
+        break;
+      case 'ack':
+        this.settle(ev.id, () => p.resolve(undefined));
+        break;
+      case 'error':
+        this.settle(ev.id, () => p.reject(errorFromWire(ev.error)));
+        break;
+      case 'cancelled':
+        this.settle(ev.id, () => p.reject(new CancelledError(ev.reason)));
+        break;
+      default:
+        break;
+    }
+  };
+
+  private settle(id: string, f: () => void): void {
+    this.pending.delete(id);
+    f();
+  }
+
+  request<K extends RequestType>(type: K, payload: Requests[K], onEvent?: EventListener): { id: string; done: Promise<Responses[K]> } {
+    const id = nextId();
+    const done = new Promise<Responses[K]>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent });
+    });
+    this.send({ id, type, ...payload } as Request);
+    return { id, done };
+  }
+
+  terminate(): void {
+    for (const [id, p] of this.pending) p.reject(new CancelledError(`Engine terminated before ${id} finished`));
+    this.pending.clear();
+    this.onTerminate();
+  }
+}
+
+export function createWorkerEngine(worker: Worker): Engine {
+  const client = new EngineClient(
+    (req) => worker.postMessage(req),
+    () => worker.terminate(),
+  );
+  worker.addEventListener('message', (e: MessageEvent<EngineEvent>) => client.receive(e.data));
+  worker.addEventListener('error', (e) => {
+    // A worker that fails to start (bad bundle, CSP) would otherwise hang every request.
+    client.receive({ type: 'error', id: '*', error: { code: 'INTERNAL', name: 'Error', message: `Engine worker failed: ${e.message}` } });
+  });
+  return client;
+}
+
+export function createInlineEngine(): Engine {
+  let client: EngineClient;
+  // Events are delivered asynchronously, like postMessage, so callers see the same ordering as with a worker.
+  const handler = new EngineHandler((ev) => queueMicrotask(() => client.receive(ev)));
+  client = new EngineClient(
+    (req) => void handler.handle(req),
+    () => undefined,
+  );
+  return client;
+}

@@ -1,0 +1,102 @@
+/**
+ * The one interface every scheduler satisfies (mirrors diffusers' SchedulerMixin / SchedulerOutput).
+ *
+ * Conventions:
+ * - Latents are flat `Float32Array`s (any shape, row-major); model output, noise and sample of one call have the
+ *   same length. Inputs are never modified; every call returns new arrays.
+ * - Timesteps are plain numbers: integers for DDPM / DDIM / LCM, float32 values for Euler-family schedulers
+ *   (e.g. 499.5 with `linspace` spacing). Always pass a value taken from `scheduler.timesteps`.
+ * - Schedule tables are computed in float64 and rounded to float32 where diffusers stores float32 tensors.
+ */
+import type { BetaSchedule, PredictionType, TimestepSpacing } from './schedule';
+
+export type SchedulerClassName =
+  | 'DDPMScheduler'
+  | 'DDIMScheduler'
+  | 'LCMScheduler'
+  | 'EulerDiscreteScheduler'
+  | 'EulerAncestralDiscreteScheduler';
+
+/** Anything that yields standard normal samples: `createGaussianRng`, `createTorchGenerator`. */
+export interface NoiseSource {
+  randn(n: number): Float32Array;
+}
+
+export interface SetTimestepsOptions {
+  /**
+   * A custom, strictly descending schedule (training timesteps). When given, `numInferenceSteps` must equal its
+   * length. Not allowed with Euler's Karras / exponential sigmas.
+   */
+  timesteps?: number[];
+  /** LCM only: overrides `config.original_inference_steps` for this schedule (diffusers' `original_inference_steps`). */
+  originalInferenceSteps?: number;
+}
+
+export interface StepOptions {
+  /** Noise for a stochastic step, same length as the sample. Takes the place of diffusers' generator draw. */
+  noise?: Float32Array;
+  /** Or a source to draw it from (`randn(sample.length)` is called once per stochastic step). Not both. */
+  rng?: NoiseSource;
+  /** DDIM only: eta of DDIM eq. 16 (0 = deterministic DDIM, 1 = DDPM-like). Default 0; ignored by others. */
+  eta?: number;
+}
+
+export interface StepResult {
+  /** x_{t-1}: the sample to feed the next step (the final latents after the last step). */
+  prevSample: Float32Array;
+  /** The model's estimate of x0 at this step (LCM: its `denoised`, which is what the pipeline decodes). */
+  predOriginalSample: Float32Array;
+}
+
+/** Keys shared by every resolved config (diffusers' names and meanings). */
+export interface CommonConfig {
+  _class_name: SchedulerClassName;
+  num_train_timesteps: number;
+  beta_start: number;
+  beta_end: number;
+  beta_schedule: BetaSchedule;
+  trained_betas: number[] | null;
+  prediction_type: PredictionType;
+  timestep_spacing: TimestepSpacing;
+  steps_offset: number;
+  rescale_betas_zero_snr: boolean;
+}
+
+export interface Scheduler<C extends CommonConfig = CommonConfig> {
+  readonly className: SchedulerClassName;
+  /** The resolved config: every key of this class, defaults filled in, unknown keys dropped. Frozen. */
+  readonly config: Readonly<C>;
+  /** alphas_cumprod[t] for t = 0..T-1 (float32 values). Do not modify. */
+  readonly alphasCumprod: Float64Array;
+  /** The current schedule, descending (empty until `setTimesteps`). */
+  readonly timesteps: readonly number[];
+  /** Euler-family only: sigma for each timestep plus the final sigma (length timesteps.length + 1). */
+  readonly sigmas?: readonly number[];
+  /** Std of the initial noise: latents = randn * initNoiseSigma (1 for DDPM/DDIM/LCM). */
+  readonly initNoiseSigma: number;
+  /** Number of inference steps of the current schedule, or null before `setTimesteps`. */
+  readonly numInferenceSteps: number | null;
+  /**
+   * Index of the next step for schedulers that keep one (Euler, EulerAncestral, LCM; diffusers' `step_index`),
+   * null before the first `scaleModelInput`/`step` after `setTimesteps`. Always null for DDPM and DDIM.
+   */
+  readonly stepIndex: number | null;
+  /** Forget the step index (start the same schedule over). `setTimesteps` does this too. */
+  resetStepIndex(): void;
+
+  setTimesteps(numInferenceSteps: number, opts?: SetTimestepsOptions): void;
+  /** What to feed the model at `timestep` (Euler-family: x / sqrt(sigma^2 + 1); others: a copy of x). */
+  scaleModelInput(sample: Float32Array, timestep: number): Float32Array;
+  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, opts?: StepOptions): StepResult;
+  /** Forward diffusion to `timestep` (img2img / tests): alpha-space or sigma-space as the scheduler uses. */
+  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array;
+
+  /**
+   * Whether `step(..., timestep, ...)` consumes noise (then pass `noise` of the sample's length, or `rng`):
+   * DDPM when t > 0; DDIM when eta > 0; LCM on every step but the last; EulerAncestral on every step (the last
+   * one too, as diffusers draws it, so a shared generator stays in step); Euler never.
+   */
+  needsNoise(timestep: number, opts?: { eta?: number }): boolean;
+  /** Whether any step of the current schedule consumes noise (see `needsNoise`). */
+  isStochastic(opts?: { eta?: number }): boolean;
+}

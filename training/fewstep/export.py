@@ -1,0 +1,89 @@
+"""Write a pipeline folder in the diffusers ONNX layout (opset 17, fp32, dynamic "batch" axis)."""
+import json
+import os
+
+import onnx
+import torch
+
+from . import grammar
+from .models import DecoderExport, LATENT_CH, COND_DIM
+
+OPSET = 17
+
+
+def _dump(path, obj):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=1)
+
+
+def _export(module, args, path, inputs, outputs):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    dyn = {n: {0: "batch"} for n in inputs + outputs}
+    module = module.eval()
+    with torch.no_grad():
+        torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs, dynamic_axes=dyn,
+                          opset_version=OPSET, do_constant_folding=True)
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+
+
+class _UNetWrap(torch.nn.Module):
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states, timestep_cond=None):
+        return self.unet(sample, timestep, encoder_hidden_states, timestep_cond)
+
+
+def export_text_encoder(te, folder):
+    ids = torch.tensor([grammar.encode("a red circle"), grammar.encode("")], dtype=torch.int64)
+    _export(te, (ids,), os.path.join(folder, "text_encoder", "model.onnx"), ["input_ids"],
+            ["last_hidden_state", "pooler_output"])
+    _dump(os.path.join(folder, "text_encoder", "config.json"), te.config())
+
+
+def export_unet(unet, folder):
+    b = 2
+    x = torch.randn(b, LATENT_CH, 8, 8)
+    t = torch.tensor([999.0, 499.0])
+    ctx = torch.randn(b, 77, unet.ctx_dim)
+    path = os.path.join(folder, "unet", "model.onnx")
+    if unet.cond_dim:
+        cond = torch.randn(b, COND_DIM)
+        _export(_UNetWrap(unet), (x, t, ctx, cond), path,
+                ["sample", "timestep", "encoder_hidden_states", "timestep_cond"], ["out_sample"])
+    else:
+        _export(_UNetWrap(unet), (x, t, ctx), path, ["sample", "timestep", "encoder_hidden_states"], ["out_sample"])
+    _dump(os.path.join(folder, "unet", "config.json"), unet.config())
+
+
+def export_vae_decoder(dec, folder):
+    z = torch.randn(2, LATENT_CH, 8, 8)
+    _export(DecoderExport(dec), (z,), os.path.join(folder, "vae_decoder", "model.onnx"), ["latent_sample"], ["sample"])
+    _dump(os.path.join(folder, "vae_decoder", "config.json"), dec.config())
+
+
+def export_pipeline(folder, te, unet, dec, scheduler_config, fewstep, lcm=False):
+    os.makedirs(folder, exist_ok=True)
+    export_text_encoder(te, folder)
+    export_unet(unet, folder)
+    export_vae_decoder(dec, folder)
+    grammar.write_tokenizer(os.path.join(folder, "tokenizer"))
+    _dump(os.path.join(folder, "scheduler", "scheduler_config.json"), scheduler_config)
+    index = {
+        "_class_name": "OnnxLatentConsistencyModelPipeline" if lcm else "OnnxStableDiffusionPipeline",
+        "_diffusers_version": "0.30.0",
+        "feature_extractor": [None, None],
+        "requires_safety_checker": False,
+        "safety_checker": [None, None],
+        "scheduler": ["diffusers", scheduler_config["_class_name"]],
+        "text_encoder": ["diffusers", "OnnxRuntimeModel"],
+        "tokenizer": ["transformers", "PreTrainedTokenizerFast"],
+        "unet": ["diffusers", "OnnxRuntimeModel"],
+        "vae_decoder": ["diffusers", "OnnxRuntimeModel"],
+        "vae_encoder": [None, None],
+        "fewstep": fewstep,
+    }
+    _dump(os.path.join(folder, "model_index.json"), index)

@@ -1,0 +1,97 @@
+import { defineConfig, type Plugin } from 'vite';
+import { createReadStream, existsSync, statSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { extname, join, normalize, resolve } from 'node:path';
+
+/**
+ * The app serves everything it needs itself (no CDN): ORT's wasm runtime under /ort/ and the shipped models under
+ * /models/. Dev and preview serve them from node_modules and models/; the build copies them into dist/.
+ */
+const ROOT = __dirname;
+const ORT_DIST = resolve(ROOT, 'node_modules/onnxruntime-web/dist');
+// The native-WebGPU build of onnxruntime-web ('onnxruntime-web/webgpu') loads the asyncify variant.
+const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
+const MIME: Record<string, string> = {
+  '.json': 'application/json',
+  '.onnx': 'application/octet-stream',
+  '.onnx_data': 'application/octet-stream',
+  '.wasm': 'application/wasm',
+  '.mjs': 'text/javascript',
+  '.png': 'image/png',
+  '.md': 'text/markdown; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/** Cross-origin isolation lets ORT use multi-threaded WASM (SharedArrayBuffer). */
+const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+function staticDirs(): Array<{ prefix: string; dir: string; only?: string[] }> {
+  return [
+    { prefix: '/ort/', dir: ORT_DIST, only: ORT_FILES },
+    { prefix: '/models/', dir: resolve(ROOT, 'models') },
+    // Random-weight fixture pipelines made by training/make_fixture.py (tests only; never in a build).
+    { prefix: '/fixtures/', dir: resolve(ROOT, 'fixtures/generated') },
+  ];
+}
+
+function serveStatic(): Plugin {
+  const middleware = (req: { url?: string; method?: string }, res: import('node:http').ServerResponse, next: () => void): void => {
+    const url = decodeURIComponent((req.url ?? '').split('?')[0]);
+    for (const { prefix, dir, only } of staticDirs()) {
+      if (!url.startsWith(prefix)) continue;
+      const rel = normalize(url.slice(prefix.length));
+      if (rel.startsWith('..') || (only && !only.includes(rel))) break;
+      const file = join(dir, rel);
+      if (!existsSync(file) || !statSync(file).isFile()) {
+        res.statusCode = 404;
+        res.setHeader('Content-Type', 'text/plain');
+        res.end(`Not found: ${url}`);
+        return;
+      }
+      const size = statSync(file).size;
+      res.setHeader('Content-Type', MIME[extname(file)] ?? 'application/octet-stream');
+      res.setHeader('Content-Length', String(size));
+      res.setHeader('Cache-Control', 'no-cache');
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      createReadStream(file).pipe(res);
+      return;
+    }
+    next();
+  };
+  return {
+    name: 'fewstep-static',
+    configureServer(server) {
+      server.middlewares.use(middleware);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(middleware);
+    },
+    writeBundle(options) {
+      const out = options.dir ?? resolve(ROOT, 'dist');
+      mkdirSync(join(out, 'ort'), { recursive: true });
+      for (const f of ORT_FILES) cpSync(join(ORT_DIST, f), join(out, 'ort', f));
+      const models = resolve(ROOT, 'models');
+      if (existsSync(models)) {
+        for (const entry of readdirSync(models)) {
+          if (entry === 'README.md') continue;
+          cpSync(join(models, entry), join(out, 'models', entry), { recursive: true });
+        }
+      }
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [serveStatic()],
+  server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: false },
+  preview: { headers: ISOLATION_HEADERS, port: 4173 },
+  worker: { format: 'es' },
+  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  optimizeDeps: { exclude: ['onnxruntime-web'] },
+});
