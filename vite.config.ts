@@ -3,13 +3,11 @@ import { createReadStream, existsSync, statSync, cpSync, mkdirSync, readdirSync 
 import { extname, join, normalize, resolve } from 'node:path';
 
 /**
- * The app serves everything it needs itself (no CDN): ORT's wasm runtime under /ort/ and the shipped models under
- * /models/. Dev and preview serve them from node_modules and models/; the build copies them into dist/.
+ * The app serves everything it needs itself (no CDN). ORT's wasm runtime is imported with `?url` in the worker, so
+ * Vite emits it as a hashed asset; the shipped models are served under /models/ from models/ in dev and preview, and
+ * the build copies them into dist/models/.
  */
 const ROOT = __dirname;
-const ORT_DIST = resolve(ROOT, 'node_modules/onnxruntime-web/dist');
-// The native-WebGPU build of onnxruntime-web ('onnxruntime-web/webgpu') loads the asyncify variant.
-const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
 const MIME: Record<string, string> = {
   '.json': 'application/json',
   '.onnx': 'application/octet-stream',
@@ -28,9 +26,8 @@ const ISOLATION_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-function staticDirs(): Array<{ prefix: string; dir: string; only?: string[] }> {
+function staticDirs(): Array<{ prefix: string; dir: string }> {
   return [
-    { prefix: '/ort/', dir: ORT_DIST, only: ORT_FILES },
     { prefix: '/models/', dir: resolve(ROOT, 'models') },
     // Random-weight fixture pipelines made by training/make_fixture.py (tests only; never in a build).
     { prefix: '/fixtures/', dir: resolve(ROOT, 'fixtures/generated') },
@@ -40,10 +37,10 @@ function staticDirs(): Array<{ prefix: string; dir: string; only?: string[] }> {
 function serveStatic(): Plugin {
   const middleware = (req: { url?: string; method?: string }, res: import('node:http').ServerResponse, next: () => void): void => {
     const url = decodeURIComponent((req.url ?? '').split('?')[0]);
-    for (const { prefix, dir, only } of staticDirs()) {
+    for (const { prefix, dir } of staticDirs()) {
       if (!url.startsWith(prefix)) continue;
       const rel = normalize(url.slice(prefix.length));
-      if (rel.startsWith('..') || (only && !only.includes(rel))) break;
+      if (rel.startsWith('..')) break;
       const file = join(dir, rel);
       if (!existsSync(file) || !statSync(file).isFile()) {
         res.statusCode = 404;
@@ -74,10 +71,9 @@ function serveStatic(): Plugin {
     },
     writeBundle(options) {
       const out = options.dir ?? resolve(ROOT, 'dist');
-      mkdirSync(join(out, 'ort'), { recursive: true });
-      for (const f of ORT_FILES) cpSync(join(ORT_DIST, f), join(out, 'ort', f));
       const models = resolve(ROOT, 'models');
-      if (existsSync(models)) {
+      if (existsSync(models) && !out.includes('assets')) {
+        mkdirSync(join(out, 'models'), { recursive: true });
         for (const entry of readdirSync(models)) {
           if (entry === 'README.md') continue;
           cpSync(join(models, entry), join(out, 'models', entry), { recursive: true });

@@ -3,6 +3,9 @@ import argparse
 import os
 import sys
 
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import torch
 import torch.nn.functional as F

@@ -19,7 +19,7 @@ export function getEngine(): Engine {
     const worker = new Worker(new URL('../engine/worker.ts', import.meta.url), { type: 'module', name: 'fewstep-engine' });
     engine = createWorkerEngine(worker);
     const threads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-    void engine.request('configure', { wasmPaths: `${new URL(import.meta.env.BASE_URL, location.href).href}ort/`, numThreads: threads }).done;
+    void engine.request('configure', { numThreads: threads }).done;
   }
   return engine;
 }

@@ -30,9 +30,8 @@ interface CatalogEntry {
   name?: string;
   kind?: string;
   source?: { type?: string; path?: string };
-  notes?: string;
-  description?: string;
-  defaults?: { steps?: number; guidanceScale?: number; guidance_scale?: number };
+  notes?: string[];
+  sampler?: { steps?: number; guidanceScale?: number };
 }
 
 async function exists(url: string): Promise<boolean> {
@@ -51,19 +50,24 @@ export async function discoverModels(): Promise<ModelChoice[]> {
     if (r.ok && (r.headers.get('content-type') ?? '').includes('json')) {
       const cat = (await r.json()) as { models?: CatalogEntry[] } | CatalogEntry[];
       const entries = Array.isArray(cat) ? cat : (cat.models ?? []);
-      for (const e of entries) {
-        if (e.kind !== 'shipped' || e.source?.type !== 'local' || !e.source.path) continue;
-        const baseUrl = `${BASE}${e.source.path.replace(/^\/+/, '').replace(/\/?$/, '/')}`;
+      const shipped = entries.filter((e) => e.kind === 'shipped' && e.source?.type === 'local' && e.source.path);
+      // The catalog may list pipelines a checkout has not built yet: offer only those whose files are served.
+      const present = await Promise.all(
+        shipped.map((e) => exists(`${BASE}${e.source!.path!.replace(/^\/+/, '').replace(/\/?$/, '/')}model_index.json`)),
+      );
+      shipped.forEach((e, i) => {
+        if (!present[i]) return;
         out.push({
           id: e.id,
           name: e.name ?? e.id,
-          baseUrl,
-          description: e.description ?? e.notes ?? '',
-          defaultSteps: e.defaults?.steps ?? null,
-          guidanceScale: e.defaults?.guidanceScale ?? e.defaults?.guidance_scale ?? null,
+          baseUrl: `${BASE}${e.source!.path!.replace(/^\/+/, '').replace(/\/?$/, '/')}`,
+          description: (e.notes ?? []).join(' '),
+          defaultSteps: e.sampler?.steps ?? null,
+          guidanceScale: e.sampler?.guidanceScale ?? null,
           kind: 'shipped',
         });
-      }
+      });
+      out.sort((a, b) => SHIPPED_IDS.indexOf(a.id) - SHIPPED_IDS.indexOf(b.id));
     }
   } catch {
     // fall through to the scan
@@ -77,9 +81,10 @@ export async function discoverModels(): Promise<ModelChoice[]> {
     }
   }
   // Only present in development checkouts that ran training/make_fixture.py: random weights, plumbing only.
+  const wantFixtures = out.length === 0 || new URLSearchParams(location.search).has('fixtures');
   for (const id of ['tiny', 'tiny-lcm']) {
     const baseUrl = `${BASE}fixtures/${id}/`;
-    if (out.length === 0 || new URLSearchParams(location.search).has('fixtures')) {
+    if (wantFixtures) {
       if (await exists(`${baseUrl}model_index.json`)) {
         out.push({ id: `fixture-${id}`, name: `Fixture ${id} (random weights)`, baseUrl, description: 'Random-weight test fixture', defaultSteps: null, guidanceScale: null, kind: 'fixture' });
       }

@@ -43,7 +43,8 @@ export const URL_LIMITS = {
   maxListLength: 32,
 } as const;
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}$/;
+/** Ids and sampler names: 1-128 chars of letters, digits, '._:/+-' and inner spaces (e.g. "Euler a"). */
+const ID_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._:/+ -]{0,126}[A-Za-z0-9._:/+-])?$/;
 const PROVIDERS: readonly ProviderSetting[] = ['auto', 'webgpu', 'wasm'];
 
 function isValidId(s: unknown): s is string {

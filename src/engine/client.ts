@@ -1,10 +1,8 @@
 /**
  * Main-thread side of the engine: turns requests into promises and forwards streaming events.
- * `WorkerEngineClient` talks to worker.ts; `createInlineEngine` runs the same handler in this thread
- * (Node tests, and browsers without module workers).
+ * `createWorkerEngine` talks to worker.ts; inline.ts runs the same handler in this thread (Node, tests).
  */
 import { CancelledError, errorFromWire } from './errors';
-import { EngineHandler } from './handler';
 import type { EngineEvent, Request, RequestType, Requests, Responses } from './protocol';
 
 export type EventListener = (event: EngineEvent) => void;
@@ -23,7 +21,7 @@ interface Pending {
 let counter = 0;
 const nextId = (): string => `r${++counter}-${Date.now().toString(36)}`;
 
-class EngineClient implements Engine {
+export class EngineClient implements Engine {
   private readonly pending = new Map<string, Pending>();
   constructor(
     private readonly send: (req: Request) => void,
@@ -69,6 +67,14 @@ class EngineClient implements Engine {
     return { id, done };
   }
 
+  /** Reject every pending request (the worker died or could not start). */
+  failAll(message: string): void {
+    for (const [id, p] of [...this.pending]) {
+      this.pending.delete(id);
+      p.reject(errorFromWire({ code: 'INTERNAL', name: 'EngineError', message }));
+    }
+  }
+
   terminate(): void {
     for (const [id, p] of this.pending) p.reject(new CancelledError(`Engine terminated before ${id} finished`));
     this.pending.clear();
@@ -84,18 +90,7 @@ export function createWorkerEngine(worker: Worker): Engine {
   worker.addEventListener('message', (e: MessageEvent<EngineEvent>) => client.receive(e.data));
   worker.addEventListener('error', (e) => {
     // A worker that fails to start (bad bundle, CSP) would otherwise hang every request.
-    client.receive({ type: 'error', id: '*', error: { code: 'INTERNAL', name: 'Error', message: `Engine worker failed: ${e.message}` } });
+    client.failAll(`The engine worker failed: ${e.message || 'it could not start (see the browser console)'}.`);
   });
-  return client;
-}
-
-export function createInlineEngine(): Engine {
-  let client: EngineClient;
-  // Events are delivered asynchronously, like postMessage, so callers see the same ordering as with a worker.
-  const handler = new EngineHandler((ev) => queueMicrotask(() => client.receive(ev)));
-  client = new EngineClient(
-    (req) => void handler.handle(req),
-    () => undefined,
-  );
   return client;
 }

@@ -24,7 +24,7 @@ export class EngineHandler {
     try {
       switch (req.type) {
         case 'configure':
-          configureOrt({ wasmPaths: req.wasmPaths, numThreads: req.numThreads });
+          configureOrt({ numThreads: req.numThreads });
           this.post({ type: 'ack', id: req.id });
           return;
         case 'load':

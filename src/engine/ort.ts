@@ -16,14 +16,14 @@ export type ProviderPreference = 'auto' | Provider;
 export const ortQueue = new SerialQueue();
 
 export interface OrtConfig {
-  /** Folder URL that serves ort-wasm-simd-threaded.asyncify.{mjs,wasm} (the app serves its own copy). */
-  wasmPaths?: string;
+  /** Where ort-wasm-simd-threaded.asyncify.{mjs,wasm} are served (the app serves its own copy). */
+  wasmPaths?: string | { mjs: string; wasm: string };
   numThreads?: number;
   logLevel?: 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
 }
 
 export function configureOrt(cfg: OrtConfig): void {
-  if (cfg.wasmPaths) ort.env.wasm.wasmPaths = cfg.wasmPaths;
+  if (cfg.wasmPaths) ort.env.wasm.wasmPaths = cfg.wasmPaths as never;
   if (cfg.numThreads !== undefined) ort.env.wasm.numThreads = cfg.numThreads;
   ort.env.logLevel = cfg.logLevel ?? 'error';
 }

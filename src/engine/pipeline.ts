@@ -6,9 +6,10 @@
 import {
   cfgCombine,
   createGaussianRng,
+  createTorchGenerator,
   guidanceScaleEmbedding,
   schedulerFromConfig,
-  torchRandn,
+  type NoiseSource,
   type Scheduler,
 } from '../schedulers';
 import { EngineError } from './errors';
@@ -343,6 +344,9 @@ export class Pipeline {
     // 3. initial latents
     const shape = this.info.latentShape;
     const n = shape.reduce((a, b) => a * b, 1);
+    // One generator for the initial latents and every stochastic step, drawn in diffusers' order, so 'torch' mode
+    // reproduces diffusers with a CPU torch.Generator seeded the same way.
+    const rng: NoiseSource = params.rng === 'torch' ? createTorchGenerator(params.seed) : createGaussianRng(params.seed);
     let latents: Float32Array;
     if (params.initialLatents) {
       if (params.initialLatents.length !== n) {
@@ -350,12 +354,10 @@ export class Pipeline {
       }
       latents = Float32Array.from(params.initialLatents);
     } else {
-      latents = params.rng === 'torch' ? torchRandn(params.seed, n) : createGaussianRng(params.seed).randn(n);
+      latents = rng.randn(n);
     }
     const sigma0 = scheduler.initNoiseSigma;
     if (!params.initialLatents && sigma0 !== 1) for (let i = 0; i < n; i++) latents[i] *= sigma0;
-    // Step noise (DDPM, LCM, Euler ancestral, DDIM eta > 0) comes from its own stream derived from the seed.
-    const stepRng = createGaussianRng((params.seed ^ 0x5bd1e995) >>> 0);
 
     const sampleSpec = unet.findInput('sample') ?? [...unet.inputs.values()][0];
     const tSpec = unet.findInput('timestep', 't', 'timesteps')!;
@@ -417,7 +419,8 @@ export class Pipeline {
         throw new EngineError('NON_FINITE_OUTPUT', `The UNet produced NaN/Inf at step ${i + 1} (t=${t}).`, LAYOUT_FILES.unet);
       }
       const ts = now();
-      const out = scheduler.step(eps, t, latents, { noise: stepRng.randn(n), eta: params.eta ?? 0 });
+      const eta = params.eta ?? 0;
+      const out = scheduler.step(eps, t, latents, scheduler.needsNoise(t, { eta }) ? { noise: rng.randn(n), eta } : { eta });
       latents = out.prevSample;
       x0 = out.predOriginalSample;
       const schedulerMs = now() - ts;

@@ -17,7 +17,7 @@ export type ModelRef =
   | { id: string; name: string; kind: 'files'; files: Array<{ path: string; blob: Blob }> };
 
 export interface Requests {
-  configure: { wasmPaths?: string; numThreads?: number };
+  configure: { numThreads?: number };
   load: { model: ModelRef; provider: ProviderPreference };
   generate: { params: GenerateParams };
   /** Cancel one request by id, or everything (the running generation and any load) when omitted. */

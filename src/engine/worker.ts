@@ -1,8 +1,13 @@
 /// <reference lib="webworker" />
 // Worker entry: wires messages to the handler and nothing else.
+// ORT's runtime files are imported as URLs so Vite serves and emits them with the app (never a CDN).
+import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { EngineHandler } from './handler';
+import { configureOrt } from './ort';
 import type { Request } from './protocol';
 
+configureOrt({ wasmPaths: { mjs: ortMjsUrl, wasm: ortWasmUrl } });
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const handler = new EngineHandler((event, transfer) => scope.postMessage(event, transfer ?? []));
 scope.onmessage = (e: MessageEvent<Request>) => void handler.handle(e.data);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { deflateSync } from 'node:zlib';
 import { crc32 } from './checksum';
 import {
@@ -33,6 +33,10 @@ function chunkTypes(png: Uint8Array): string[] {
   return readPngChunks(png).map((c) => c.type);
 }
 
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
 describe('encodePng / encodePngSync', () => {
   it('writes a PNG that node:zlib-based decoding reproduces pixel for pixel (RGBA, stored)', () => {
     const px = gradient(64, 48);
@@ -60,6 +64,14 @@ describe('encodePng / encodePngSync', () => {
     expect(decodePngWithNodeZlib(encodePngSync(one, 1, 1)).rgba).toEqual(one);
     const big = gradient(300, 300); // > 65535 bytes of scanlines -> several stored blocks
     expect(Buffer.from(decodePngWithNodeZlib(encodePngSync(big, 300, 300)).rgba).equals(Buffer.from(big))).toBe(true);
+  });
+
+  it('falls back to stored blocks when CompressionStream is unavailable', async () => {
+    vi.stubGlobal('CompressionStream', undefined);
+    const px = gradient(30, 20);
+    const png = await encodePng(px, 30, 20);
+    expect(png).toEqual(encodePngSync(px, 30, 20));
+    expect(Buffer.from(decodePngWithNodeZlib(png).rgba).equals(Buffer.from(px))).toBe(true);
   });
 
   it('can keep the alpha channel of opaque images when asked', () => {
@@ -175,7 +187,7 @@ describe('validation and size', () => {
     expect(() => readTextChunks(png.subarray(0, 60))).toThrow(/Truncated PNG: chunk IDAT at byte 48/);
     expect(() => insertTextChunks(png.subarray(0, 60), [{ keyword: 'a', text: 'b' }])).toThrow(PngFormatError);
     const corrupt = Uint8Array.from(png);
-    corrupt[40] ^= 1; // inside the tEXt chunk
+    corrupt[42] ^= 1; // inside the tEXt chunk data
     expect(() => readTextChunks(corrupt)).toThrow(/CRC mismatch in chunk tEXt/);
     expect(readPngChunks(corrupt, { verifyCrc: false }).length).toBe(4);
   });

@@ -43,8 +43,8 @@ export const RUN_CSV_COLUMNS: readonly string[] = [
 /** Rounds to 0.01 and prints without grouping or exponent; non-finite gives "". */
 export function formatMs(ms: number | null | undefined): string {
   if (typeof ms !== 'number' || !Number.isFinite(ms)) return '';
-  const r = Math.round(ms * 100) / 100;
-  return formatPlain(r);
+  // Beyond 1e15 every double is already a multiple of 0.125; scaling by 100 would only add error.
+  return formatPlain(Math.abs(ms) >= 1e15 ? ms : Math.round(ms * 100) / 100);
 }
 
 function formatPlain(n: number | null | undefined): string {
@@ -53,7 +53,7 @@ function formatPlain(n: number | null | undefined): string {
   const s = String(n);
   if (!/e/i.test(s)) return s;
   // Avoid exponent notation for very small or very large values.
-  return Math.abs(n) < 1 ? n.toFixed(20).replace(/0+$/, '').replace(/\.$/, '') : BigInt(Math.round(n)).toString();
+  return Math.abs(n) < 1 ? n.toFixed(20).replace(/0+$/, '').replace(/\.$/, '') : BigInt(n).toString();
 }
 
 /** Quotes a CSV field when it contains a comma, quote, CR or LF (RFC 4180), doubling quotes. */

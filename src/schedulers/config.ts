@@ -209,3 +209,16 @@ export function checkSameLength(where: string, sample: Float32Array, other: Floa
 export function describeValue(v: unknown): string {
   return describe(v);
 }
+
+/**
+ * numpy's arange(T, 0, -T/N) has N + 1 entries for a few N (61, 103, 121, ...) by float rounding, which makes
+ * diffusers' trailing schedule end at timestep -1. We refuse those step counts instead of sampling at t = -1.
+ */
+export function checkScheduleLength(cls: string, timesteps: readonly number[], n: number, spacing: string, allowNegative = false): void {
+  if (timesteps.length !== n || (!allowNegative && timesteps.some((t) => t < 0))) {
+    throw new SchedulerError(
+      'SCHEDULER_INVALID_STEPS',
+      `${cls}: ${spacing} spacing with ${n} steps gives an invalid schedule upstream ([${timesteps.join(', ')}]); choose another step count.`,
+    );
+  }
+}

@@ -2,7 +2,7 @@
  * DDIM: Song, Meng & Ermon 2021, "Denoising Diffusion Implicit Models" (arXiv:2010.02502).
  * Matches diffusers' DDIMScheduler (scheduling_ddim.py), including its quirk prev_t = t - T // N.
  */
-import { checkSameLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, takeNoise, type ConfigSpec } from './config';
+import { checkSameLength, checkScheduleLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, takeNoise, type ConfigSpec } from './config';
 import { SchedulerError } from './errors';
 import { makeAlphasCumprod, spacedTimesteps } from './schedule';
 import type { CommonConfig, Scheduler, SetTimestepsOptions, StepOptions, StepResult } from './types';
@@ -88,8 +88,10 @@ export function createDDIMScheduler(rawConfig: Record<string, unknown> = {}): Sc
 
     setTimesteps(n: number, opts?: SetTimestepsOptions) {
       const custom = checkSteps(CLS, n, T, `num_train_timesteps`, opts?.timesteps, T, true);
-      timesteps = Object.freeze(custom ?? spacedTimesteps(config.timestep_spacing, T, n, config.steps_offset));
-      for (const t of timesteps) checkTimestep('setTimesteps', t); // leading + steps_offset can overflow T - 1
+      const ts = custom ?? spacedTimesteps(config.timestep_spacing, T, n, config.steps_offset);
+      if (!custom) checkScheduleLength(CLS, ts, n, config.timestep_spacing);
+      for (const t of ts) checkTimestep('setTimesteps', t); // leading + steps_offset can reach T
+      timesteps = Object.freeze(ts);
       numInferenceSteps = n;
     },
 

@@ -2,7 +2,7 @@
  * DDPM: Ho, Jain & Abbeel 2020, "Denoising Diffusion Probabilistic Models" (arXiv:2006.11239), ancestral sampling
  * with skipped steps. Matches diffusers' DDPMScheduler (scheduling_ddpm.py).
  */
-import { checkSameLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, takeNoise, type ConfigSpec } from './config';
+import { checkSameLength, checkScheduleLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, takeNoise, type ConfigSpec } from './config';
 import { SchedulerError } from './errors';
 import { makeAlphasCumprod, spacedTimesteps } from './schedule';
 import type { CommonConfig, Scheduler, SetTimestepsOptions, StepOptions, StepResult } from './types';
@@ -101,8 +101,10 @@ export function createDDPMScheduler(rawConfig: Record<string, unknown> = {}): Sc
 
     setTimesteps(n: number, opts?: SetTimestepsOptions) {
       const custom = checkSteps(CLS, n, T, 'num_train_timesteps', opts?.timesteps, T, true);
-      timesteps = Object.freeze(custom ?? spacedTimesteps(config.timestep_spacing, T, n, config.steps_offset));
-      for (const t of timesteps) checkTimestep('setTimesteps', t);
+      const ts = custom ?? spacedTimesteps(config.timestep_spacing, T, n, config.steps_offset);
+      if (!custom) checkScheduleLength(CLS, ts, n, config.timestep_spacing);
+      for (const t of ts) checkTimestep('setTimesteps', t); // leading + steps_offset can reach T
+      timesteps = Object.freeze(ts);
       numInferenceSteps = n;
     },
 

@@ -3,7 +3,7 @@
  * Algorithm 2 with s_churn = 0 (a deterministic first-order ODE step). Matches diffusers' EulerDiscreteScheduler
  * (scheduling_euler_discrete.py); stabilityai/sd-turbo ships this class.
  */
-import { checkSameLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, type ConfigSpec } from './config';
+import { checkSameLength, checkScheduleLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, type ConfigSpec } from './config';
 import { SchedulerError } from './errors';
 import { eulerInitNoiseSigma, makeAlphasCumprod, sigmaSchedule, sigmasFromAlphasCumprod } from './schedule';
 import { StepCursor } from './state';
@@ -134,7 +134,7 @@ export function createEulerDiscreteScheduler(rawConfig: Record<string, unknown> 
         finalSigma: config.final_sigmas_type,
         continuousTimesteps: continuous,
       });
-      checkScheduleLength(CLS, s.timesteps, n, config.timestep_spacing);
+      checkScheduleLength(CLS, s.timesteps, n, config.timestep_spacing, continuous);
       cursor.reset();
       timesteps = Object.freeze(s.timesteps);
       sigmas = Object.freeze(s.sigmas);
@@ -185,17 +185,4 @@ export function createEulerDiscreteScheduler(rawConfig: Record<string, unknown> 
       return false;
     },
   };
-}
-
-/**
- * numpy's arange(T, 0, -T/N) has N + 1 entries for a few N (61, 103, 121, ...) by float rounding, which makes
- * diffusers' trailing schedule end at timestep -1. We refuse those step counts instead of sampling at t = -1.
- */
-export function checkScheduleLength(cls: string, timesteps: readonly number[], n: number, spacing: string): void {
-  if (timesteps.length !== n || timesteps.some((t) => t < 0)) {
-    throw new SchedulerError(
-      'SCHEDULER_INVALID_STEPS',
-      `${cls}: ${spacing} spacing with ${n} steps gives an invalid schedule upstream ([${timesteps.join(', ')}]); choose another step count.`,
-    );
-  }
 }

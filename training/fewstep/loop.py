@@ -1,11 +1,13 @@
 """Resumable training loop: checkpoints every few minutes, logs progress, accounts training time."""
 import json
 import os
+import signal
+import sys
 import time
 
 import torch
 
-RUNS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs")
+RUNS = os.environ.get("FEWSTEP_RUNS", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runs"))
 
 
 def setup_threads():
@@ -16,7 +18,7 @@ class Run:
     """state: dict name -> object with state_dict()/load_state_dict()."""
 
     def __init__(self, name, state, total_steps, ckpt_every_s=180, log_every=50):
-        self.dir = os.path.join(os.environ.get("FEWSTEP_RUNS", RUNS), name)
+        self.dir = os.path.join(RUNS, name)
         os.makedirs(self.dir, exist_ok=True)
         self.name, self.state, self.total = name, state, total_steps
         self.ckpt_path = os.path.join(self.dir, "ckpt.pt")
@@ -32,6 +34,13 @@ class Run:
         self._t0 = time.time()
         self._last_ckpt = time.time()
         self._acc = {}
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum, frame):
+        self.print(f"signal {signum}: checkpointing at step {self.step}")
+        self.save()
+        sys.exit(1)
 
     @property
     def done(self):

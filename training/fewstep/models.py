@@ -15,7 +15,7 @@ import torch.nn.functional as F
 TEXT_DIM = 64
 TEXT_LAYERS = 2
 TEXT_HEADS = 2
-UNET_CH = (64, 96)
+UNET_CH = (48, 96)
 VAE_CH = (32, 48, 64)
 LATENT_CH = 4
 COND_DIM = 256  # timestep_cond width (LCM guidance embedding)
@@ -128,11 +128,11 @@ class ResBlock(nn.Module):
 class CrossBlock(nn.Module):
     """Self-attention + cross-attention to the text + feed-forward, on the flattened feature map."""
 
-    def __init__(self, ch, ctx_dim, heads=4):
+    def __init__(self, ch, ctx_dim, heads=4, self_attn=True):
         super().__init__()
         self.norm = nn.GroupNorm(8, ch)
-        self.ln1 = nn.LayerNorm(ch)
-        self.self_attn = Attention(ch, ch, heads)
+        self.ln1 = nn.LayerNorm(ch) if self_attn else None
+        self.self_attn = Attention(ch, ch, heads) if self_attn else None
         self.ln2 = nn.LayerNorm(ch)
         self.cross = Attention(ch, ctx_dim, heads)
         self.ln3 = nn.LayerNorm(ch)
@@ -142,8 +142,9 @@ class CrossBlock(nn.Module):
     def forward(self, x, ctx):
         b, c, h, w = x.shape
         y = self.norm(x).reshape(b, c, h * w).transpose(1, 2)
-        z = self.ln1(y)
-        y = y + self.self_attn(z, z)
+        if self.self_attn is not None:
+            z = self.ln1(y)
+            y = y + self.self_attn(z, z)
         y = y + self.cross(self.ln2(y), ctx)
         y = y + self.ff2(F.gelu(self.ff1(self.ln3(y))))
         return x + y.transpose(1, 2).reshape(b, c, h, w)
@@ -159,7 +160,7 @@ class UNet(nn.Module):
         self.cond_proj = nn.Linear(cond_dim, c0, bias=False) if cond_dim else None
         self.conv_in = nn.Conv2d(LATENT_CH, c0, 3, padding=1)
         self.d1 = ResBlock(c0, c0, tdim)
-        self.a1 = CrossBlock(c0, ctx_dim)
+        self.a1 = CrossBlock(c0, ctx_dim, self_attn=False)
         self.down = nn.Conv2d(c0, c0, 3, stride=2, padding=1)
         self.d2 = ResBlock(c0, c1, tdim)
         self.a2 = CrossBlock(c1, ctx_dim)
@@ -169,7 +170,7 @@ class UNet(nn.Module):
         self.ua2 = CrossBlock(c1, ctx_dim)
         self.up = nn.Conv2d(c1, c1, 3, padding=1)
         self.u1 = ResBlock(c1 + c0, c0, tdim)
-        self.ua1 = CrossBlock(c0, ctx_dim)
+        self.ua1 = CrossBlock(c0, ctx_dim, self_attn=False)
         self.norm_out = nn.GroupNorm(8, c0)
         self.conv_out = nn.Conv2d(c0, LATENT_CH, 3, padding=1)
 

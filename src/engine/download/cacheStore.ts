@@ -96,6 +96,11 @@ export class CacheStore implements ModelStore {
     )) as never;
   }
 
+  async readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | null> {
+    const r = await (await this.cache()).match(fileKey(modelId, path, index));
+    return r ? new Uint8Array(await r.arrayBuffer()) : null;
+  }
+
   async writeChunk(modelId: string, path: string, index: number, data: Uint8Array): Promise<void> {
     await (await this.cache()).put(
       fileKey(modelId, path, index),

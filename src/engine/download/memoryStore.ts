@@ -68,6 +68,10 @@ export class MemoryStore implements ModelStore {
     )) as never;
   }
 
+  async readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | null> {
+    return this.rec(modelId, path)?.chunks.get(index)?.slice() ?? null;
+  }
+
   async writeChunk(modelId: string, path: string, index: number, data: Uint8Array): Promise<void> {
     // Copy: the caller may reuse or transfer its buffer.
     this.rec(modelId, path, true).chunks.set(index, data.slice());

@@ -157,6 +157,11 @@ export class OpfsStore implements ModelStore {
     )) as never;
   }
 
+  async readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | null> {
+    const dir = await this.fileDir(modelId, path, false);
+    return dir ? this.readBytes(dir, `${index}.chunk`) : null;
+  }
+
   async writeChunk(modelId: string, path: string, index: number, data: Uint8Array): Promise<void> {
     const dir = (await this.fileDir(modelId, path, true))!;
     await this.writeBytes(dir, `${index}.chunk`, data);

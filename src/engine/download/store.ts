@@ -43,6 +43,8 @@ export interface ModelStore {
   readFile(modelId: string, path: string, as?: 'arrayBuffer'): Promise<ArrayBuffer>;
   /** The whole file as a stream of its chunks, without holding it in memory. */
   readFile(modelId: string, path: string, as: 'stream'): Promise<ReadableStream<Uint8Array>>;
+  /** One stored chunk, or null when absent (used to verify a file before it is finalized). */
+  readChunk(modelId: string, path: string, index: number): Promise<Uint8Array | null>;
   /** Store chunk `index` (bytes `[index*chunkSize, ...)`), replacing any earlier copy of that chunk. */
   writeChunk(modelId: string, path: string, index: number, data: Uint8Array): Promise<void>;
   readManifest(modelId: string, path: string): Promise<FileManifest | null>;

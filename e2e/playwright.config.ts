@@ -1,0 +1,47 @@
+import { defineConfig } from '@playwright/test';
+
+/**
+ * Browser tests in headless Chromium against the production build (vite preview).
+ * scripts/e2e.mjs finds the browser (CHROMIUM_PATH) and builds first; never downloads a browser.
+ * Two projects: "webgpu" (SwiftShader WebGPU via --enable-unsafe-webgpu) and "no-webgpu" (no adapter: the app must
+ * fall back to WASM by itself).
+ */
+const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const base = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run', '--disable-dev-shm-usage'];
+const port = Number(process.env.E2E_PORT || 4179);
+
+export default defineConfig({
+  testDir: '.',
+  testMatch: /.*\.spec\.ts/,
+  timeout: 240_000,
+  expect: { timeout: 120_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  outputDir: '../test-results',
+  use: {
+    baseURL: `http://localhost:${port}`,
+    trace: 'off',
+    acceptDownloads: true,
+  },
+  projects: [
+    {
+      name: 'webgpu',
+      testIgnore: /no-webgpu\.spec\.ts/,
+      use: { launchOptions: { executablePath, args: [...base, '--enable-unsafe-webgpu'] } },
+    },
+    {
+      name: 'no-webgpu',
+      testMatch: /no-webgpu\.spec\.ts/,
+      use: { launchOptions: { executablePath, args: base } },
+    },
+  ],
+  webServer: {
+    command: `npx vite preview --port ${port} --strictPort`,
+    cwd: '..',
+    url: `http://localhost:${port}`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+  },
+});

@@ -1,0 +1,42 @@
+"""Stage 8: export every trained pipeline to models/<name>/ in the diffusers ONNX layout."""
+import argparse
+import os
+import sys
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fewstep.common import load_text_encoder, load_unet  # noqa: E402
+from fewstep.export import export_pipeline  # noqa: E402
+from fewstep.loop import RUNS  # noqa: E402
+from fewstep.models import VAEDecoder  # noqa: E402
+from fewstep.pipelines import registry  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
+    ap.add_argument("--pipelines", default="")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    ck = torch.load(os.path.join(RUNS, "vae", "final.pt"))
+    dec = VAEDecoder(scaling_factor=ck["scaling_factor"])
+    dec.load_state_dict(ck["dec"])
+    te = load_text_encoder()
+    reg = registry()
+    for name in [n for n in (args.pipelines.split(",") if args.pipelines else reg) if n]:
+        spec = reg[name]
+        if not os.path.exists(spec["ckpt"]):
+            print(f"skip {name}: no checkpoint")
+            continue
+        unet, _ = load_unet(spec["ckpt"])
+        export_pipeline(os.path.join(args.out, name), te, unet.eval(), dec.eval(), spec["sched"], spec["fewstep"],
+                        lcm=spec["lcm"])
+        print("exported", name)
+
+
+if __name__ == "__main__":
+    main()
