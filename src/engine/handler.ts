@@ -1,7 +1,8 @@
 /**
  * The engine's message dispatch, independent of any Worker: tests drive it with a fake `post`.
- * One model at a time; one generation at a time (latest request wins, cancel stops at the next step boundary);
- * a failed load keeps the previous model working.
+ * Loaded pipelines stay in a small pool (so a comparison grid can switch models without reloading), one of them
+ * "active"; generations run one at a time (latest request wins, cancel stops at the next step boundary);
+ * a failed load keeps every loaded model working.
  */
 import { CancelledError, EngineError, errorToWire, isCancelled } from './errors';
 import { configureOrt } from './ort';
@@ -12,9 +13,19 @@ import { FileMapSource, UrlSource, type ModelSource } from './source';
 
 export type Post = (event: EngineEvent, transfer?: Transferable[]) => void;
 
+/** Pool budget: total ONNX bytes kept loaded before the least recently used inactive pipelines are released. */
+export const POOL_BUDGET_BYTES = 768 * 1024 * 1024;
+
+interface PoolEntry {
+  pipeline: Pipeline;
+  model: LoadedModel;
+  lastUsed: number;
+}
+
 export class EngineHandler {
-  private pipeline: Pipeline | null = null;
-  private model: LoadedModel | null = null;
+  private readonly pool = new Map<string, PoolEntry>();
+  private activeId: string | null = null;
+  private useCounter = 0;
   private loadAbort: { id: string; controller: AbortController } | null = null;
   private readonly runner = new LatestWinsRunner<void>();
 
@@ -36,13 +47,17 @@ export class EngineHandler {
           this.runner.cancel(req.target);
           this.post({ type: 'ack', id: req.id });
           return;
-        case 'unload':
+        case 'unload': {
           this.runner.cancel();
-          await this.pipeline?.release();
-          this.pipeline = null;
-          this.model = null;
+          const ids = req.modelId ? [req.modelId] : [...this.pool.keys()];
+          for (const id of ids) {
+            await this.pool.get(id)?.pipeline.release();
+            this.pool.delete(id);
+            if (this.activeId === id) this.activeId = null;
+          }
           this.post({ type: 'ack', id: req.id });
           return;
+        }
         default: {
           const never: never = req;
           throw new EngineError('BAD_REQUEST', `Unknown request type ${(never as { type: string }).type}`);
@@ -68,6 +83,15 @@ export class EngineHandler {
       req.model.kind === 'url'
         ? new UrlSource(req.model.baseUrl)
         : new FileMapSource(req.model.name, new Map(req.model.files.map((f) => [f.path, f.blob])));
+    // Same model on the same provider already loaded: just make it active.
+    const existing = this.pool.get(req.model.id);
+    if (existing && (req.provider === 'auto' || req.provider === existing.model.provider) && req.model.kind === 'url' && existing.model.source === req.model.baseUrl) {
+      existing.lastUsed = ++this.useCounter;
+      if (req.activate !== false) this.activeId = req.model.id;
+      this.post({ type: 'loaded', id: req.id, model: existing.model });
+      if (this.loadAbort?.id === req.id) this.loadAbort = null;
+      return;
+    }
     try {
       const next = await Pipeline.load(source, {
         name: req.model.name,
@@ -79,23 +103,46 @@ export class EngineHandler {
         await next.release();
         throw new CancelledError('Load cancelled');
       }
-      const old = this.pipeline;
-      this.pipeline = next;
-      this.model = { ...next.info, id: req.model.id };
-      await old?.release();
-      this.post({ type: 'loaded', id: req.id, model: this.model });
+      const model: LoadedModel = { ...next.info, id: req.model.id };
+      const old = this.pool.get(req.model.id);
+      this.pool.set(req.model.id, { pipeline: next, model, lastUsed: ++this.useCounter });
+      await old?.pipeline.release();
+      if (req.activate !== false || this.activeId === null) this.activeId = req.model.id;
+      await this.evict();
+      this.post({ type: 'loaded', id: req.id, model });
     } finally {
       if (this.loadAbort?.id === req.id) this.loadAbort = null;
     }
   }
 
+  /** Release least-recently-used inactive pipelines while the pool is over budget. */
+  private async evict(): Promise<void> {
+    const total = (): number => [...this.pool.values()].reduce((a, e) => a + e.model.bytes, 0);
+    const victims = [...this.pool.entries()].filter(([id]) => id !== this.activeId).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [id, e] of victims) {
+      if (total() <= POOL_BUDGET_BYTES) break;
+      this.pool.delete(id);
+      await e.pipeline.release();
+    }
+  }
+
+  /** Ids of the loaded pipelines (for tests and the UI). */
+  loadedIds(): string[] {
+    return [...this.pool.keys()];
+  }
+
   private async generate(req: Extract<Request, { type: 'generate' }>): Promise<void> {
     await this.runner.submit(req.id, async (token) => {
-      const pipeline = this.pipeline;
-      const model = this.model;
-      if (!pipeline || !model) {
-        throw new EngineError('NO_MODEL_LOADED', 'No model is loaded yet: pick a model and wait for it to load.');
+      const targetId = req.modelId ?? this.activeId;
+      const entry = targetId ? this.pool.get(targetId) : undefined;
+      if (!entry) {
+        throw new EngineError(
+          'NO_MODEL_LOADED',
+          targetId && req.modelId ? `Model ${targetId} is not loaded: load it before generating with it.` : 'No model is loaded yet: pick a model and wait for it to load.',
+        );
       }
+      entry.lastUsed = ++this.useCounter;
+      const { pipeline, model } = entry;
       const result = await pipeline.generate(req.params, token, (step) => {
         this.post({ type: 'step', id: req.id, step }, step.preview ? [step.preview.data.buffer as ArrayBuffer] : []);
       });

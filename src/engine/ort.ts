@@ -156,6 +156,8 @@ export async function createSession(bytes: ArrayBuffer, file: string, provider: 
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: provider === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     graphOptimizationLevel: 'all',
+    // 3 = errors only: ORT's node-placement warnings are expected (shape ops run on CPU) and would flood the console.
+    logSeverityLevel: 3,
   };
   try {
     const session = await ortQueue.run(() => ort.InferenceSession.create(new Uint8Array(bytes), options));

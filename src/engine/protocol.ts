@@ -18,11 +18,14 @@ export type ModelRef =
 
 export interface Requests {
   configure: { numThreads?: number };
-  load: { model: ModelRef; provider: ProviderPreference };
-  generate: { params: GenerateParams };
+  /** Load (or re-activate) a pipeline. `activate: false` adds it to the pool without making it the default. */
+  load: { model: ModelRef; provider: ProviderPreference; activate?: boolean };
+  /** Generate with `modelId` (a loaded pipeline) or the active one. */
+  generate: { params: GenerateParams; modelId?: string };
   /** Cancel one request by id, or everything (the running generation and any load) when omitted. */
   cancel: { target?: string };
-  unload: Record<string, never>;
+  /** Release one pipeline, or all when modelId is omitted. */
+  unload: { modelId?: string };
 }
 
 export type RequestType = keyof Requests;
