@@ -15,9 +15,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import data, grammar, evaluator as E  # noqa: E402
-from fewstep.common import load_text_encoder, load_unet  # noqa: E402
+from fewstep.common import load_text_encoder, load_unet, load_vae  # noqa: E402
 from fewstep.loop import RUNS, setup_threads  # noqa: E402
-from fewstep.models import VAEDecoder, VAEEncoder  # noqa: E402
 from fewstep.pipelines import registry  # noqa: E402
 from fewstep.sampling import make_scheduler, sample  # noqa: E402
 
@@ -26,14 +25,7 @@ EVAL_DIR = os.path.join(RUNS, "eval")
 
 class Ctx:
     def __init__(self, n_seen, n_heldout):
-        ck = torch.load(os.path.join(RUNS, "vae", "final.pt"))
-        self.dec = VAEDecoder()
-        self.dec.load_state_dict(ck["dec"])
-        self.dec.eval()
-        self.enc = VAEEncoder()
-        self.enc.load_state_dict(ck["enc"])
-        self.enc.eval()
-        self.scale = ck["scaling_factor"]
+        self.enc, self.dec, self.scale = load_vae()
         self.te = load_text_encoder()
         self.ev = E.Evaluator()
         self.ev.load_state_dict(torch.load(os.path.join(RUNS, "evaluator", "final.pt"))["ev"])

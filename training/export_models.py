@@ -9,10 +9,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fewstep.common import load_text_encoder, load_unet  # noqa: E402
+from fewstep.common import load_text_encoder, load_unet, load_vae  # noqa: E402
 from fewstep.export import export_pipeline  # noqa: E402
-from fewstep.loop import RUNS  # noqa: E402
-from fewstep.models import VAEDecoder  # noqa: E402
 from fewstep.pipelines import registry  # noqa: E402
 
 
@@ -22,9 +20,7 @@ def main():
     ap.add_argument("--pipelines", default="")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    ck = torch.load(os.path.join(RUNS, "vae", "final.pt"))
-    dec = VAEDecoder(scaling_factor=ck["scaling_factor"])
-    dec.load_state_dict(ck["dec"])
+    _, dec, _ = load_vae()
     te = load_text_encoder()
     reg = registry()
     for name in [n for n in (args.pipelines.split(",") if args.pipelines else reg) if n]:

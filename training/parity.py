@@ -2,8 +2,7 @@
 formulas) from stored initial noise and a fixed prompt; write training/parity/<pipeline>.json for the Node test
 that replays them through the app engine (max abs diff < 1e-3).
 Fields: prompt, input_ids, steps, guidance_scale, scheduler (class), scheduler_config, prediction_type, timesteps,
-initial_latents (flat, [1,4,8,8], already multiplied by init_noise_sigma? no: raw N(0,1) noise; the pipeline
-multiplies by init_noise_sigma), step_noises (flat per step, only for schedulers that draw noise), final_latents
+initial_latents (flat [1,4,8,8]: raw N(0,1) noise; the pipeline multiplies it by init_noise_sigma), step_noises (flat per step, only for schedulers that draw noise), final_latents
 (flat, what the pipeline hands to the VAE before dividing by scaling_factor), image_mean (of the decoded image)."""
 import argparse
 import json
@@ -17,9 +16,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import grammar  # noqa: E402
-from fewstep.common import load_text_encoder, load_unet  # noqa: E402
-from fewstep.loop import RUNS  # noqa: E402
-from fewstep.models import VAEDecoder  # noqa: E402
+from fewstep.common import load_text_encoder, load_unet, load_vae  # noqa: E402
 from fewstep.pipelines import registry  # noqa: E402
 from fewstep.sampling import make_scheduler, sample  # noqa: E402
 
@@ -38,9 +35,7 @@ def main():
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     te = load_text_encoder()
-    ck = torch.load(os.path.join(RUNS, "vae", "final.pt"))
-    dec = VAEDecoder(scaling_factor=ck["scaling_factor"])
-    dec.load_state_dict(ck["dec"])
+    _, dec, scale = load_vae()
     ids = torch.tensor([grammar.encode(PROMPT)])
     with torch.no_grad():
         ctx = te(ids)[0]
@@ -64,13 +59,13 @@ def main():
             noises = [torch.randn(1, 4, 8, 8, generator=gen) for _ in sched.timesteps] if sched.needs_noise else []
             final = sample(unet, sched, ctx, uncond, x0, g, lcm=spec["lcm"], noise_fn=lambda i: noises[i])
             with torch.no_grad():
-                img = dec(final / ck["scaling_factor"]).clamp(-1, 1)
+                img = dec(final / scale).clamp(-1, 1)
             out = {"pipeline": name, "prompt": PROMPT, "input_ids": ids[0].tolist(), "steps": steps,
                    "guidance_scale": g, "scheduler": spec["sched"]["_class_name"], "scheduler_config": spec["sched"],
                    "prediction_type": spec["pred"], "timesteps": [float(t) for t in sched.timesteps],
                    "init_noise_sigma": sched.init_noise_sigma, "initial_latents": flat(x0),
                    "step_noises": [flat(n) for n in noises], "final_latents": flat(final),
-                   "scaling_factor": ck["scaling_factor"], "image_mean": float(img.mean()),
+                   "scaling_factor": scale, "image_mean": float(img.mean()),
                    "tolerance": 1e-3}
             suffix = "" if (steps, g) == cases[0] else f"-{steps}steps"
             path = os.path.join(args.out, f"{name}{suffix}.json")

@@ -12,7 +12,7 @@ from fewstep.loop import RUNS  # noqa: E402
 from fewstep.pipelines import registry  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STAGES = ["vae", "text", "teacher", "evaluator", "progressive-8", "progressive-4", "progressive-2", "progressive-1",
+STAGES = ["vae", "vae-decoder", "text", "teacher", "evaluator", "progressive-8", "progressive-4", "progressive-2", "progressive-1",
           "lcm", "turbo"]
 
 

@@ -70,3 +70,14 @@ def guided_eps(unet, z, t, ctx, uncond, w):
     eu, ec = out.chunk(2)
     w = torch.as_tensor(w, dtype=torch.float32).view(-1, 1, 1, 1)
     return eu + w * (ec - eu)
+
+
+def load_vae():
+    """(encoder, decoder, scaling_factor); the decoder comes from the fine-tuning stage when it exists."""
+    from .models import VAEEncoder, VAEDecoder
+    ck = torch.load(os.path.join(RUNS, "vae", "final.pt"))
+    enc, dec = VAEEncoder(), VAEDecoder(scaling_factor=ck["scaling_factor"])
+    enc.load_state_dict(ck["enc"])
+    ft = os.path.join(RUNS, "vae-decoder", "final.pt")
+    dec.load_state_dict(torch.load(ft)["dec"] if os.path.exists(ft) else ck["dec"])
+    return enc.eval(), dec.eval(), ck["scaling_factor"]
