@@ -37,8 +37,11 @@ export interface GenerateParams {
   rng?: RngKind;
   /** Decode each step's predicted clean image (x0) for a filmstrip. Costs one VAE run per step. */
   preview?: boolean;
-  /** Explicit starting latents [1,4,h,w] (parity tests); replaces the seeded draw. */
+  /** Explicit starting noise [1,4,h,w] (parity tests); replaces the seeded draw. Scaled by initNoiseSigma like
+   *  diffusers' `latents=` argument. */
   initialLatents?: Float32Array;
+  /** Explicit noise for each stochastic step, in order (parity tests); replaces the seeded draws. */
+  stepNoises?: Float32Array[];
 }
 
 export interface StageTimings {
@@ -260,6 +263,11 @@ export class Pipeline {
     return new Pipeline(info, layout, tokenizer, sessions);
   }
 
+  /** Token ids the text encoder sees for `text` (padded/truncated to its length). */
+  tokenIds(text: string): number[] {
+    return this.tokenizer.encode(text);
+  }
+
   async release(): Promise<void> {
     await Promise.all(Object.values(this.sessions).map((s: SessionHandle) => s.release().catch(() => undefined)));
     this.embeddingCache.clear();
@@ -357,7 +365,9 @@ export class Pipeline {
       latents = rng.randn(n);
     }
     const sigma0 = scheduler.initNoiseSigma;
-    if (!params.initialLatents && sigma0 !== 1) for (let i = 0; i < n; i++) latents[i] *= sigma0;
+    if (sigma0 !== 1) for (let i = 0; i < n; i++) latents[i] *= sigma0;
+    let noiseIndex = 0;
+    const stepNoise = (): Float32Array => params.stepNoises?.[noiseIndex++] ?? rng.randn(n);
 
     const sampleSpec = unet.findInput('sample') ?? [...unet.inputs.values()][0];
     const tSpec = unet.findInput('timestep', 't', 'timesteps')!;
@@ -420,7 +430,7 @@ export class Pipeline {
       }
       const ts = now();
       const eta = params.eta ?? 0;
-      const out = scheduler.step(eps, t, latents, scheduler.needsNoise(t, { eta }) ? { noise: rng.randn(n), eta } : { eta });
+      const out = scheduler.step(eps, t, latents, scheduler.needsNoise(t, { eta }) ? { noise: stepNoise(), eta } : { eta });
       latents = out.prevSample;
       x0 = out.predOriginalSample;
       const schedulerMs = now() - ts;

@@ -1,0 +1,137 @@
+/**
+ * Conversions from a finished run (store `RunResult`) to the export module's records: the per-stage latency
+ * breakdown the charts use, the CSV/JSON `RunRecord`, the PNG `GenerationRecord`, and back from an imported PNG's
+ * record to app settings.
+ */
+import type { StageTimings as EngineTimings } from '../../engine/protocol';
+import { samplerLabelFor, type GenerationRecord } from '../../export/metadata';
+import type { RunRecord, StageTimings } from '../../export/runs';
+import type { ModelChoice } from '../models';
+import type { RunResult, Settings } from '../store';
+
+export const APP_VERSION = '0.1.0';
+
+/** The five stages the charts stack. Tokenize counts as text encoder, readback as VAE, previews as overhead. */
+export interface StageBreakdown {
+  textEncoder: number;
+  unet: number;
+  scheduler: number;
+  vae: number;
+  overhead: number;
+}
+
+export const CHART_STAGES: ReadonlyArray<[keyof StageBreakdown, string]> = [
+  ['textEncoder', 'Text encoder'],
+  ['unet', 'U-Net'],
+  ['scheduler', 'Scheduler'],
+  ['vae', 'VAE decode'],
+  ['overhead', 'Overhead'],
+];
+
+const sum = (a: readonly number[]): number => a.reduce((x, y) => x + y, 0);
+
+/** Export-module stages (7 columns); `overhead` is whatever the named stages do not account for (never negative). */
+export function stagesOf(t: EngineTimings): StageTimings {
+  const unet = sum(t.unetMs);
+  const scheduler = sum(t.schedulerMs);
+  const named = t.tokenizeMs + t.textEncoderMs + unet + scheduler + t.vaeMs + t.readbackMs;
+  return {
+    tokenize: t.tokenizeMs,
+    textEncoder: t.textEncoderMs,
+    unet,
+    scheduler,
+    vae: t.vaeMs,
+    readback: t.readbackMs,
+    overhead: Math.max(0, t.totalMs - named),
+  };
+}
+
+export function breakdownOf(t: EngineTimings): StageBreakdown {
+  const s = stagesOf(t);
+  return { textEncoder: s.tokenize + s.textEncoder, unet: s.unet, scheduler: s.scheduler, vae: s.vae + s.readback, overhead: s.overhead };
+}
+
+/** Row label of a run: the grid's row label when it came from the grid, else "<model> · <sampler>". */
+export function pipelineLabel(run: Pick<RunResult, 'modelName' | 'result'> & { rowLabel?: string }): string {
+  return run.rowLabel ?? `${run.modelName} · ${samplerLabelFor(run.result.schedulerClass)}`;
+}
+
+export function toRunRecord(run: RunResult): RunRecord {
+  return {
+    id: run.requestId,
+    modelId: run.modelId,
+    pipeline: pipelineLabel(run),
+    sampler: samplerLabelFor(run.result.schedulerClass),
+    steps: run.params.steps,
+    guidanceScale: run.params.guidanceScale,
+    seed: run.params.seed,
+    prompt: run.params.prompt,
+    executionProvider: run.provider,
+    totalMs: run.result.timings.totalMs,
+    stages: stagesOf(run.result.timings),
+    qualityScore: run.qualityScore ?? null,
+    createdAt: new Date(run.finishedAt).toISOString(),
+  };
+}
+
+export function toGenerationRecord(run: RunResult): GenerationRecord {
+  const { image, schedulerClass, timings } = run.result;
+  const stages = stagesOf(timings);
+  return {
+    prompt: run.params.prompt,
+    ...(run.params.negativePrompt ? { negativePrompt: run.params.negativePrompt } : {}),
+    seed: run.params.seed,
+    steps: run.params.steps,
+    sampler: schedulerClass,
+    samplerLabel: samplerLabelFor(schedulerClass),
+    guidanceScale: run.params.guidanceScale,
+    width: image.width,
+    height: image.height,
+    modelId: run.modelId,
+    modelName: run.modelName,
+    eta: run.params.eta,
+    rngKind: run.params.rng,
+    latencyMs: timings.totalMs,
+    stageTimings: { ...stages },
+    executionProvider: run.provider === 'webgpu' ? 'webgpu' : 'wasm',
+    appVersion: APP_VERSION,
+    createdAt: new Date(run.finishedAt).toISOString(),
+  };
+}
+
+/** The sampler classes the control panel offers as overrides. */
+export const SAMPLER_CLASSES = ['DDIMScheduler', 'DDPMScheduler', 'EulerDiscreteScheduler', 'EulerAncestralDiscreteScheduler', 'LCMScheduler'];
+
+/**
+ * Settings an imported PNG's record restores. The model is switched only when the app has it; the sampler is kept
+ * as an explicit override so the restored run uses the same scheduler even if the model's default differs.
+ */
+export function settingsFromRecord(
+  r: Partial<GenerationRecord>,
+  models: readonly Pick<ModelChoice, 'id' | 'name'>[],
+): { patch: Partial<Settings>; modelFound: boolean; notes: string[] } {
+  const patch: Partial<Settings> = {};
+  const notes: string[] = [];
+  if (typeof r.prompt === 'string') patch.prompt = r.prompt;
+  patch.negativePrompt = r.negativePrompt ?? '';
+  if (r.seed !== undefined && Number.isSafeInteger(r.seed) && r.seed >= 0 && r.seed <= 2 ** 32 - 1) patch.seed = r.seed;
+  if (r.steps !== undefined && Number.isInteger(r.steps) && r.steps >= 1 && r.steps <= 1000) patch.steps = r.steps;
+  if (r.guidanceScale !== undefined && Number.isFinite(r.guidanceScale) && r.guidanceScale >= 0 && r.guidanceScale <= 30) patch.guidanceScale = r.guidanceScale;
+  if (r.sampler) {
+    if (SAMPLER_CLASSES.includes(r.sampler)) patch.sampler = r.sampler;
+    else notes.push(`sampler ${r.sampler} is not available here; using the model's own`);
+  }
+  if (r.eta !== undefined && Number.isFinite(r.eta)) patch.eta = r.eta;
+  if (r.rngKind) patch.rng = r.rngKind;
+  let modelFound = false;
+  const byId = r.modelId ? models.find((m) => m.id === r.modelId) : undefined;
+  const byName = !byId && r.modelName ? models.find((m) => m.name === r.modelName) : undefined;
+  const model = byId ?? byName;
+  if (model) {
+    patch.modelId = model.id;
+    modelFound = true;
+  } else if (r.modelId || r.modelName) {
+    notes.push(`model ${r.modelId ?? r.modelName} is not available here; kept the current model`);
+  }
+  return { patch, modelFound, notes };
+}
