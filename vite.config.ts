@@ -7,7 +7,7 @@ import { extname, join, normalize, resolve } from 'node:path';
  * Vite emits it as a hashed asset; the shipped models are served under /models/ from models/ in dev and preview, and
  * the build copies them into dist/models/.
  */
-const ROOT = __dirname;
+const ROOT = import.meta.dirname;
 const MIME: Record<string, string> = {
   '.json': 'application/json',
   '.onnx': 'application/octet-stream',
@@ -83,8 +83,41 @@ function serveStatic(): Plugin {
   };
 }
 
+/**
+ * Content-Security-Policy: only our own origin, plus the model hosts the catalog names (Hugging Face and its LFS/CDN
+ * hosts). 'wasm-unsafe-eval' is what WebAssembly compilation needs; there is no other eval. The dev server adds
+ * ws: for Vite's hot-reload socket; the production build does not.
+ */
+export const MODEL_HOSTS = ['https://huggingface.co', 'https://*.huggingface.co', 'https://*.hf.co'];
+function csp(dev: boolean): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "worker-src 'self' blob:",
+    `connect-src 'self' ${dev ? 'ws: ' : ''}${MODEL_HOSTS.join(' ')}`,
+    "img-src 'self' data: blob:",
+    "style-src 'self' 'unsafe-inline'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+  ].join('; ');
+}
+
+function cspPlugin(): Plugin {
+  let dev = false;
+  return {
+    name: 'fewstep-csp',
+    configResolved(config) {
+      dev = config.command === 'serve';
+    },
+    transformIndexHtml() {
+      return [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: csp(dev) }, injectTo: 'head-prepend' }];
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [serveStatic()],
+  plugins: [cspPlugin(), serveStatic()],
   server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: false },
   preview: { headers: ISOLATION_HEADERS, port: 4173 },
   worker: { format: 'es' },

@@ -37,10 +37,15 @@ export async function initApp(): Promise<void> {
     });
     return;
   }
-  await loadModel(modelId, { applyDefaults: !new URLSearchParams(location.search).has('steps') });
+  // Settings given in the URL (a shared comparison, an imported PNG) win over the model's defaults.
+  const q = new URLSearchParams(location.search);
+  await loadModel(modelId, { keep: { steps: q.has('steps'), guidanceScale: q.has('cfg'), sampler: q.has('sampler') } });
 }
 
-export async function loadModel(modelId: string, opts: { applyDefaults?: boolean; generateAfter?: boolean } = {}): Promise<void> {
+export async function loadModel(
+  modelId: string,
+  opts: { applyDefaults?: boolean; generateAfter?: boolean; keep?: { steps?: boolean; guidanceScale?: boolean; sampler?: boolean } } = {},
+): Promise<void> {
   const { models, settings } = useAppStore.getState();
   const choice = models.find((m) => m.id === modelId);
   if (!choice) return;
@@ -56,7 +61,12 @@ export async function loadModel(modelId: string, opts: { applyDefaults?: boolean
     const model = await done;
     useAppStore.setState({ loaded: model, loading: null });
     if (opts.applyDefaults !== false) {
-      updateSettings({ steps: model.defaults.steps, guidanceScale: model.defaults.guidanceScale, sampler: '' });
+      const keep = opts.keep ?? {};
+      updateSettings({
+        ...(keep.steps ? {} : { steps: model.defaults.steps }),
+        ...(keep.guidanceScale ? {} : { guidanceScale: model.defaults.guidanceScale }),
+        ...(keep.sampler ? {} : { sampler: '' }),
+      });
     }
     if (opts.generateAfter !== false) void generate();
   } catch (e) {
@@ -70,10 +80,27 @@ export async function loadModel(modelId: string, opts: { applyDefaults?: boolean
   }
 }
 
+/** Id of the newest interactive (non-grid) generation: only its result may replace `last` (latest wins). */
+let latestInteractive = '';
+
+/** Resolves once no interactive generation is in flight (the comparison runner yields to the user's runs). */
+export function whenInteractiveIdle(): Promise<void> {
+  if (!useAppStore.getState().running) return Promise.resolve();
+  return new Promise((resolve) => {
+    const unsub = useAppStore.subscribe((x) => {
+      if (!x.running) {
+        unsub();
+        resolve();
+      }
+    });
+  });
+}
+
 export async function generate(): Promise<RunResult | null> {
   const st = useAppStore.getState();
   if (!st.loaded) return null;
   const s = st.settings;
+  const preview = st.showPreviews;
   const { id, done } = getEngine().request(
     'generate',
     {
@@ -86,15 +113,27 @@ export async function generate(): Promise<RunResult | null> {
         ...(s.sampler ? { scheduler: s.sampler } : {}),
         eta: s.eta,
         rng: s.rng,
+        ...(preview ? { preview: true } : {}),
       },
     },
     (ev) => {
       if (ev.type === 'step') {
-        useAppStore.setState((x) => (x.running?.requestId === ev.id ? { running: { ...x.running, step: ev.step.index + 1, total: ev.step.total } } : {}));
+        const { preview: frame, ...step } = ev.step;
+        useAppStore.setState((x) => {
+          if (x.running?.requestId !== ev.id) return {};
+          const running = { ...x.running, step: step.index + 1, total: step.total };
+          if (!frame || x.previews?.requestId !== ev.id) return { running };
+          return { running, previews: { requestId: ev.id, frames: [...x.previews.frames, { index: step.index, total: step.total, timestep: step.timestep, image: frame }] } };
+        });
       }
     },
   );
-  useAppStore.setState({ running: { requestId: id, step: 0, total: s.steps, startedAt: performance.now() }, genError: null });
+  latestInteractive = id;
+  useAppStore.setState({
+    running: { requestId: id, step: 0, total: s.steps, startedAt: performance.now() },
+    genError: null,
+    ...(preview ? { previews: { requestId: id, frames: [] } } : {}),
+  });
   try {
     const ev = await done;
     const loaded = useAppStore.getState().loaded;
@@ -106,9 +145,10 @@ export async function generate(): Promise<RunResult | null> {
       params: s,
       result: ev.result,
       finishedAt: Date.now(),
+      source: 'single',
     };
     useAppStore.setState((x) => ({
-      last: run,
+      ...(latestInteractive === id ? { last: run } : {}),
       runs: [...x.runs.slice(-499), run],
       ...(x.running?.requestId === id ? { running: null } : {}),
     }));

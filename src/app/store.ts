@@ -3,7 +3,7 @@
  * writes results back here. Data flows one way: UI -> store/bridge -> worker -> engine -> bridge -> store -> UI.
  */
 import { create } from 'zustand';
-import type { GenerateResult, LoadedModel, LoadProgress, ProviderPreference, RngKind, WireError } from '../engine/protocol';
+import type { GenerateResult, LoadedModel, LoadProgress, ProviderPreference, RgbaImage, RngKind, WireError } from '../engine/protocol';
 import type { ModelChoice } from './models';
 
 export interface Settings {
@@ -28,6 +28,20 @@ export interface RunResult {
   params: Settings;
   result: GenerateResult;
   finishedAt: number;
+  /** 'grid' runs come from the comparison runner; they never replace `last`. */
+  source?: 'single' | 'grid';
+  /** Grid row label ("Teacher · DDPM") for grid runs. */
+  rowLabel?: string;
+  /** Evaluator score 0..1 when models/evaluator scored the image. */
+  qualityScore?: number | null;
+}
+
+/** One decoded x0 prediction per step (params.preview), for the filmstrip. */
+export interface PreviewFrame {
+  index: number;
+  total: number;
+  timestep: number;
+  image: RgbaImage;
 }
 
 export interface AppState {
@@ -41,6 +55,12 @@ export interface AppState {
   last: RunResult | null;
   genError: WireError | null;
   runs: RunResult[];
+  /** Decode each step's x0 for the filmstrip (costs one VAE run per step). */
+  showPreviews: boolean;
+  /** Frames of the latest interactive run (cleared when a new one starts). */
+  previews: { requestId: string; frames: PreviewFrame[] } | null;
+  /** Outcome of the last PNG import, shown next to the import button. */
+  importNote: { ok: boolean; message: string } | null;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -67,6 +87,9 @@ export const initialState: AppState = {
   last: null,
   genError: null,
   runs: [],
+  showPreviews: false,
+  previews: null,
+  importNote: null,
 };
 
 export const useAppStore = create<AppState>()(() => initialState);

@@ -16,6 +16,8 @@ export type EngineErrorCode =
   | 'NO_MODEL_LOADED'
   | 'BAD_REQUEST'
   | 'NETWORK'
+  /** The download cache (OPFS / Cache Storage) is full or failed. */
+  | 'STORAGE'
   | 'CANCELLED'
   | 'INTERNAL';
 

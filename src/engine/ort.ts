@@ -77,6 +77,45 @@ function ioSpecs(meta: readonly ort.InferenceSession.ValueMetadata[], names: rea
   return out;
 }
 
+/**
+ * Session-options hook: the last word on the options of every session `createSession` makes (the benchmark and the
+ * GPU-resident loop use it). The default keeps WebGPU outputs on the GPU (`preferredOutputLocation: 'gpu-buffer'`):
+ * the GPU loop chains them into the next run without a readback, and `SessionHandle.run` reads them back itself
+ * for the CPU loop (one readback per output, as ORT would do inside run() with 'cpu' outputs).
+ */
+export type SessionOptionsHook = (
+  file: string,
+  provider: Provider,
+  options: ort.InferenceSession.SessionOptions,
+) => ort.InferenceSession.SessionOptions;
+
+const defaultSessionOptionsHook: SessionOptionsHook = (_file, provider, options) =>
+  provider === 'webgpu' ? { ...options, preferredOutputLocation: 'gpu-buffer' } : options;
+let sessionOptionsHook: SessionOptionsHook = defaultSessionOptionsHook;
+
+/** Replace the session-options hook (null restores the default). Affects sessions created afterwards. */
+export function setSessionOptionsHook(hook: SessionOptionsHook | null): void {
+  sessionOptionsHook = hook ?? defaultSessionOptionsHook;
+}
+
+/** An ORT tensor, for the GPU-resident loop and the bare benchmark loop (they build their own feeds). */
+export type OrtTensor = ort.Tensor;
+
+/** A CPU tensor of the declared type (data already converted with io.toTypedArray). */
+export function cpuTensor(type: string, data: TensorData, dims: readonly number[]): OrtTensor {
+  return new ort.Tensor(type as ort.Tensor.Type, data as never, dims);
+}
+
+/** Wrap a GPUBuffer of ORT's device as a tensor (no copy). The caller keeps ownership of the buffer. */
+export function gpuTensor(buffer: GPUBuffer, type: string, dims: readonly number[]): OrtTensor {
+  return ort.Tensor.fromGpuBuffer(buffer as never, { dataType: type as 'float32', dims });
+}
+
+/** The GPUDevice ORT's WebGPU engine runs on (valid once a WebGPU session exists). */
+export async function ortGpuDevice(): Promise<GPUDevice> {
+  return (await ort.env.webgpu.device) as unknown as GPUDevice;
+}
+
 export interface RunOutput {
   dims: number[];
   type: string;
@@ -91,6 +130,8 @@ export class SessionHandle {
     private readonly session: ort.InferenceSession,
     readonly file: string,
     readonly provider: Provider,
+    /** Outputs stay on the GPU (preferredOutputLocation 'gpu-buffer'); `run` reads them back. */
+    readonly gpuOutputs = false,
   ) {
     this.inputs = ioSpecs(session.inputMetadata, session.inputNames);
     this.outputs = ioSpecs(session.outputMetadata, session.outputNames);
@@ -128,22 +169,55 @@ export class SessionHandle {
     }
     const wanted = outputNames ?? [...this.outputs.keys()];
     let result: ort.InferenceSession.ReturnType;
+    const out: Record<string, RunOutput> = {};
     try {
-      result = await ortQueue.run(() => this.session.run(tensors));
+      // Run and read back in one queued task: getData on GPU outputs is an ORT call too.
+      result = await ortQueue.run(async () => {
+        const r = await this.session.run(tensors);
+        try {
+          for (const name of wanted) {
+            const t = r[name];
+            if (!t) throw new EngineError('RUN_FAILED', `${this.file} returned no output "${name}".`, this.file);
+            const data = t.location === 'cpu' ? t.data : await t.getData();
+            out[name] = { dims: [...t.dims], type: t.type, data: toFloat32({ type: t.type, dims: t.dims, data }, name) };
+          }
+        } finally {
+          for (const t of Object.values(r)) (t as ort.Tensor).dispose?.();
+        }
+        return r;
+      });
     } catch (e) {
+      if (e instanceof EngineError) throw e;
       const desc = Object.entries(tensors)
         .map(([n, t]) => `${n}: ${t.type}[${t.dims.join(', ')}]`)
         .join('; ');
       throw new EngineError('RUN_FAILED', `${this.file} failed to run (${desc}): ${(e as Error).message}`, this.file);
     }
-    const out: Record<string, RunOutput> = {};
-    for (const name of wanted) {
-      const t = result[name];
-      if (!t) throw new EngineError('RUN_FAILED', `${this.file} returned no output "${name}".`, this.file);
-      out[name] = { dims: [...t.dims], type: t.type, data: toFloat32(t as never, name) };
-    }
-    for (const t of Object.values(result)) (t as ort.Tensor).dispose?.();
+    void result;
     return out;
+  }
+
+  /**
+   * Run prepared tensors through the queue and return ORT's outputs as they are (GPU outputs stay on the GPU; the
+   * caller disposes every returned tensor). `fetches` may pre-allocate outputs (e.g. GPU tensors reused each step).
+   */
+  async runTensors(feeds: Record<string, OrtTensor>, fetches?: Record<string, OrtTensor | null>): Promise<Record<string, OrtTensor>> {
+    try {
+      return await ortQueue.run(() => (fetches ? this.session.run(feeds, fetches as never) : this.session.run(feeds)));
+    } catch (e) {
+      const desc = Object.entries(feeds)
+        .map(([n, t]) => `${n}: ${t.type}[${t.dims.join(', ')}] on ${t.location}`)
+        .join('; ');
+      throw new EngineError('RUN_FAILED', `${this.file} failed to run (${desc}): ${(e as Error).message}`, this.file);
+    }
+  }
+
+  /**
+   * session.run and nothing else: no feed checks, no queue, no conversion. Only for the benchmark's bare loop,
+   * which holds `ortQueue` for its whole duration (see Pipeline.bareLoop).
+   */
+  runDirect(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+    return this.session.run(feeds) as Promise<Record<string, OrtTensor>>;
   }
 
   release(): Promise<void> {
@@ -152,16 +226,23 @@ export class SessionHandle {
 }
 
 /** Create a session on the given provider. ONNX protobuf errors become MODEL_FILE_CORRUPT naming the file. */
-export async function createSession(bytes: ArrayBuffer, file: string, provider: Provider): Promise<SessionHandle> {
-  const options: ort.InferenceSession.SessionOptions = {
+export async function createSession(
+  bytes: ArrayBuffer,
+  file: string,
+  provider: Provider,
+  /** Weights stored outside the protobuf (`model.onnx_data`); `path` is the name the graph refers to. */
+  externalData?: Array<{ path: string; data: Uint8Array }>,
+): Promise<SessionHandle> {
+  const options: ort.InferenceSession.SessionOptions = sessionOptionsHook(file, provider, {
     executionProviders: provider === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     graphOptimizationLevel: 'all',
     // 3 = errors only: ORT's node-placement warnings are expected (shape ops run on CPU) and would flood the console.
     logSeverityLevel: 3,
-  };
+    ...(externalData?.length ? { externalData } : {}),
+  });
   try {
     const session = await ortQueue.run(() => ort.InferenceSession.create(new Uint8Array(bytes), options));
-    return new SessionHandle(session, file, provider);
+    return new SessionHandle(session, file, provider, provider === 'webgpu' && options.preferredOutputLocation === 'gpu-buffer');
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
     if (/protobuf|parse|Invalid model|Failed to load model|ModelProto/i.test(msg)) {

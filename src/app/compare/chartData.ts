@@ -1,0 +1,112 @@
+/**
+ * Measured runs -> aligned chart data (uPlot wants one shared x array and one y array per series, null for gaps).
+ * Runs are grouped by pipeline+sampler ("<modelId>:<SchedulerClass>", the grid's row key) and step count; repeated
+ * measurements are summarised by their median, which a first (warm-up) run does not drag around.
+ */
+import { breakdownOf, CHART_STAGES, type StageBreakdown } from './records';
+import type { QualityReport } from './quality';
+import type { RunResult } from '../store';
+
+export interface LatencyGroup {
+  key: string;
+  label: string;
+  /** steps -> medians */
+  bySteps: Map<number, { totalMs: number; stages: StageBreakdown; n: number }>;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function runKey(run: Pick<RunResult, 'modelId' | 'result'>): string {
+  return `${run.modelId}:${run.result.schedulerClass}`;
+}
+
+/** Groups runs (optionally only those on one provider) by pipeline+sampler, in first-seen order unless `order` is given. */
+export function latencyGroups(
+  runs: readonly RunResult[],
+  labelFor: (run: RunResult) => string,
+  opts: { provider?: string; order?: readonly string[] } = {},
+): LatencyGroup[] {
+  const raw = new Map<string, { label: string; samples: Map<number, RunResult[]> }>();
+  for (const run of runs) {
+    if (opts.provider && run.provider !== opts.provider) continue;
+    const key = runKey(run);
+    let g = raw.get(key);
+    if (!g) raw.set(key, (g = { label: labelFor(run), samples: new Map() }));
+    const list = g.samples.get(run.params.steps) ?? [];
+    list.push(run);
+    g.samples.set(run.params.steps, list);
+  }
+  const groups = [...raw.entries()].map(([key, g]) => {
+    const bySteps = new Map<number, { totalMs: number; stages: StageBreakdown; n: number }>();
+    for (const [steps, list] of g.samples) {
+      const parts = list.map((r) => breakdownOf(r.result.timings));
+      const stages = Object.fromEntries(CHART_STAGES.map(([k]) => [k, median(parts.map((p) => p[k]))])) as unknown as StageBreakdown;
+      bySteps.set(steps, { totalMs: median(list.map((r) => r.result.timings.totalMs)), stages, n: list.length });
+    }
+    return { key, label: g.label, bySteps };
+  });
+  if (opts.order) {
+    const rank = (k: string): number => {
+      const i = opts.order!.indexOf(k);
+      return i < 0 ? Infinity : i;
+    };
+    groups.sort((a, b) => rank(a.key) - rank(b.key));
+  }
+  return groups;
+}
+
+export interface AlignedData {
+  x: number[];
+  series: Array<{ label: string; key: string; values: Array<number | null> }>;
+}
+
+/** Total latency per group on a shared, ascending step axis. */
+export function alignLatency(groups: readonly LatencyGroup[]): AlignedData {
+  const x = [...new Set(groups.flatMap((g) => [...g.bySteps.keys()]))].sort((a, b) => a - b);
+  return {
+    x,
+    series: groups.map((g) => ({ key: g.key, label: g.label, values: x.map((s) => g.bySteps.get(s)?.totalMs ?? null) })),
+  };
+}
+
+/** One group's per-stage medians on its own step axis (for the stacked breakdown). */
+export function alignStages(group: LatencyGroup): AlignedData {
+  const x = [...group.bySteps.keys()].sort((a, b) => a - b);
+  return {
+    x,
+    series: CHART_STAGES.map(([k, label]) => ({ key: k, label, values: x.map((s) => group.bySteps.get(s)!.stages[k]) })),
+  };
+}
+
+/** Running sums bottom-up, so the series can be drawn as stacked bands; gaps stay gaps. */
+export function stack(series: ReadonlyArray<Array<number | null>>): Array<Array<number | null>> {
+  const out: Array<Array<number | null>> = [];
+  series.forEach((vals, i) => {
+    out.push(vals.map((v, j) => (v === null ? null : v + (i > 0 ? (out[i - 1][j] ?? 0) : 0))));
+  });
+  return out;
+}
+
+/** Report series plus the app's own evaluator scores, on a shared step axis. */
+export function alignQuality(
+  report: QualityReport | null,
+  scored: ReadonlyArray<{ key: string; label: string; points: Array<[number, number]> }>,
+): AlignedData {
+  const all = [
+    ...(report?.series ?? []).map((s) => ({ ...s, label: `${s.label} (report)` })),
+    ...scored.map((s) => ({ ...s, label: `${s.label} (scored here)` })),
+  ];
+  const x = [...new Set(all.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  return {
+    x,
+    series: all.map((s) => {
+      const m = new Map(s.points);
+      return { key: s.key, label: s.label, values: x.map((v) => m.get(v) ?? null) };
+    }),
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * Model sources for downloaded and imported pipelines.
+ *
+ * - {@link StoreSource} reads the files a download put in the {@link ModelStore} (OPFS / Cache Storage / memory),
+ *   so a cached model loads with no network request at all.
+ * - {@link CatalogOverlaySource} wraps any source and fills what a public export does not ship from its catalog
+ *   entry: SD-Turbo's repo has only the three model.onnx files, so model_index.json, the scheduler config and the
+ *   component configs come from the catalog (`sampler.config`, `componentConfig`); the catalog's default sampler,
+ *   steps and guidance are injected into model_index.json's "fewstep" block; a `padTokenId` override rewrites
+ *   tokenizer_config.json's pad_token. Without an entry (a picked folder, a custom URL) it only supplies a default
+ *   model_index.json when the export has none.
+ * - {@link downloadErrorToEngine} turns a download failure into an EngineError that keeps its specific message.
+ */
+import type { CatalogEntry } from '../catalog';
+import { DownloadError } from '../download/errors';
+import type { ModelStore } from '../download/store';
+import { EngineError, type EngineErrorCode } from '../errors';
+import { LAYOUT_FILES, parseJsonFile } from '../layout';
+import type { ModelSource, ReadOptions } from '../source';
+
+type Json = Record<string, unknown>;
+
+/** The parts of a catalog entry the overlay uses (a full CatalogEntry fits). */
+export type OverlayEntry = Pick<CatalogEntry, 'id' | 'name' | 'sampler' | 'tokenizer'> &
+  Partial<Pick<CatalogEntry, 'componentConfig' | 'requiredFeatures' | 'precision'>>;
+
+function encodeJson(value: unknown): ArrayBuffer {
+  return new TextEncoder().encode(JSON.stringify(value)).buffer as ArrayBuffer;
+}
+
+/** Files of one model in the download store. */
+export class StoreSource implements ModelSource {
+  readonly label: string;
+  constructor(
+    private readonly store: ModelStore,
+    private readonly modelId: string,
+    label?: string,
+  ) {
+    this.label = label ?? `download cache (${store.kind}) ${modelId}`;
+  }
+
+  async read(path: string, opts: ReadOptions = {}): Promise<ArrayBuffer | null> {
+    opts.signal?.throwIfAborted();
+    if (!(await this.store.hasFile(this.modelId, path))) {
+      if (opts.optional) return null;
+      throw new EngineError(
+        'MODEL_FILE_MISSING',
+        `${path} of ${this.modelId} is not in the download cache: download the model again in the model library.`,
+        path,
+      );
+    }
+    let buf: ArrayBuffer;
+    try {
+      buf = await this.store.readFile(this.modelId, path);
+    } catch (e) {
+      throw new EngineError('STORAGE', `Could not read ${path} of ${this.modelId} from the download cache: ${(e as Error).message}`, path);
+    }
+    opts.onProgress?.(buf.byteLength, buf.byteLength);
+    return buf;
+  }
+}
+
+/** Diffusers pipeline class for an entry: LCM-distilled UNets take a guidance embedding. */
+function pipelineClassFor(entry: OverlayEntry | null): string {
+  const tcd = entry?.componentConfig?.unet?.time_cond_proj_dim;
+  if (typeof tcd === 'number' && tcd > 0) return 'LatentConsistencyModelPipeline';
+  return 'OnnxStableDiffusionPipeline';
+}
+
+/** The "fewstep" defaults block of model_index.json from the catalog's sampler. */
+export function fewstepDefaults(entry: OverlayEntry): Json {
+  const s = entry.sampler;
+  const [lo, hi] = s.stepRange;
+  const out: Json = { default_steps: s.steps, guidance_scale: s.guidanceScale, sampler: s.schedulerClass, description: entry.name };
+  if (hi - lo <= 64) out.allowed_steps = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  return out;
+}
+
+/** A model_index.json for an export that has none. */
+export function synthesizeModelIndex(entry: OverlayEntry | null): Json {
+  const schedulerClass = entry?.sampler.schedulerClass ?? 'DDIMScheduler';
+  return {
+    _class_name: pipelineClassFor(entry),
+    _fewstep_synthesized: true,
+    scheduler: ['diffusers', schedulerClass],
+    text_encoder: ['diffusers', 'OnnxRuntimeModel'],
+    tokenizer: ['transformers', 'CLIPTokenizer'],
+    unet: ['diffusers', 'OnnxRuntimeModel'],
+    vae_decoder: ['diffusers', 'OnnxRuntimeModel'],
+    ...(entry ? { fewstep: fewstepDefaults(entry) } : {}),
+  };
+}
+
+/** The token string of `id` in a tokenizer.json (added tokens first, then the model vocabulary). */
+export function tokenForId(tokenizerJson: Json, id: number): string | null {
+  const added = tokenizerJson.added_tokens;
+  if (Array.isArray(added)) {
+    for (const t of added) if (t && typeof t === 'object' && (t as Json).id === id && typeof (t as Json).content === 'string') return (t as Json).content as string;
+  }
+  const vocab = (tokenizerJson.model as Json | undefined)?.vocab;
+  if (Array.isArray(vocab)) {
+    // Unigram: [[piece, score], ...] indexed by id
+    const v = vocab[id];
+    return Array.isArray(v) && typeof v[0] === 'string' ? v[0] : null;
+  }
+  if (vocab && typeof vocab === 'object') {
+    for (const [tok, i] of Object.entries(vocab as Json)) if (i === id) return tok;
+  }
+  return null;
+}
+
+const COMPONENT_OF: Record<string, string> = {
+  [LAYOUT_FILES.unetConfig]: 'unet',
+  [LAYOUT_FILES.vaeDecoderConfig]: 'vae_decoder',
+  [LAYOUT_FILES.textEncoderConfig]: 'text_encoder',
+};
+
+/** Fills files an export lacks from its catalog entry (see the module comment). Everything else passes through. */
+export class CatalogOverlaySource implements ModelSource {
+  readonly label: string;
+  constructor(
+    private readonly inner: ModelSource,
+    private readonly entry: OverlayEntry | null,
+  ) {
+    this.label = inner.label;
+  }
+
+  private async readJson(path: string, opts: ReadOptions): Promise<Json | null> {
+    const buf = await this.inner.read(path, { ...opts, optional: true });
+    return buf ? parseJsonFile(buf, path) : null;
+  }
+
+  private done(buf: ArrayBuffer, opts: ReadOptions): ArrayBuffer {
+    opts.onProgress?.(buf.byteLength, buf.byteLength);
+    return buf;
+  }
+
+  async read(path: string, opts: ReadOptions = {}): Promise<ArrayBuffer | null> {
+    const entry = this.entry;
+    if (path === LAYOUT_FILES.modelIndex) {
+      const base = await this.readJson(path, opts);
+      const index = base ?? synthesizeModelIndex(entry);
+      if (base && entry) index.fewstep = { ...((base.fewstep as Json | undefined) ?? {}), ...fewstepDefaults(entry) };
+      return this.done(encodeJson(index), opts);
+    }
+    if (!entry) return this.inner.read(path, opts);
+
+    if (path === LAYOUT_FILES.schedulerConfig) {
+      const base = await this.readJson(path, opts);
+      const cfg: Json = { _class_name: entry.sampler.schedulerClass, ...(base ?? {}), ...(entry.sampler.config ?? {}) };
+      return this.done(encodeJson(cfg), opts);
+    }
+    const component = COMPONENT_OF[path];
+    if (component) {
+      const extra = entry.componentConfig?.[component];
+      const base = await this.readJson(path, opts);
+      if (!base && !extra) {
+        if (opts.optional) return null;
+        throw new EngineError('MODEL_FILE_MISSING', `Missing ${path} in ${this.label} and no componentConfig.${component} in the catalog.`, path);
+      }
+      return this.done(encodeJson({ ...(base ?? {}), ...(extra ?? {}) }), opts);
+    }
+    if (path === LAYOUT_FILES.tokenizerConfig) {
+      const base = await this.readJson(path, opts);
+      const pad = entry.tokenizer.padTokenId;
+      if (!base && pad === null) return this.inner.read(path, opts); // throws the usual missing-file error
+      const cfg: Json = { ...(base ?? { model_max_length: entry.tokenizer.maxLength }) };
+      if (pad !== null) {
+        const tokBuf = await this.inner.read(LAYOUT_FILES.tokenizer, { signal: opts.signal, optional: true });
+        const tok = tokBuf ? tokenForId(parseJsonFile(tokBuf, LAYOUT_FILES.tokenizer), pad) : null;
+        if (tok === null) {
+          throw new EngineError(
+            'MODEL_LAYOUT_INVALID',
+            `The catalog sets padTokenId ${pad} for ${entry.id}, but tokenizer/tokenizer.json has no token with that id.`,
+            LAYOUT_FILES.tokenizer,
+          );
+        }
+        cfg.pad_token = tok;
+      }
+      return this.done(encodeJson(cfg), opts);
+    }
+    return this.inner.read(path, opts);
+  }
+}
+
+/** EngineError code for each download failure; the DownloadError's own message (file, URL, fix) is kept. */
+const CODE_OF: Record<DownloadError['code'], EngineErrorCode> = {
+  'not-found': 'MODEL_FILE_MISSING',
+  http: 'NETWORK',
+  network: 'NETWORK',
+  truncated: 'MODEL_FILE_CORRUPT',
+  'size-mismatch': 'MODEL_FILE_CORRUPT',
+  integrity: 'MODEL_FILE_CORRUPT',
+  quota: 'STORAGE',
+  storage: 'STORAGE',
+};
+
+export function downloadErrorToEngine(e: unknown): unknown {
+  if (e instanceof DownloadError) return new EngineError(CODE_OF[e.code], e.message, e.details.file);
+  return e;
+}
