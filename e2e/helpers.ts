@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test';
+import { meanAbsDiff as engineDiff, pixelStd as engineStd, type RgbaImage } from '../src/engine/image';
 
 export interface Pixels {
   width: number;
@@ -17,31 +18,16 @@ export async function waitForImage(page: Page, previousRequest = ''): Promise<Pi
   });
 }
 
+const asImage = (p: Pixels): RgbaImage => ({ width: p.width, height: p.height, data: Uint8ClampedArray.from(p.data) });
+
+/** Mean per-channel std of the pixels (0 = blank image), as the engine computes it. */
 export function pixelStd(p: Pixels): number {
-  let total = 0;
-  for (let c = 0; c < 3; c++) {
-    let s = 0;
-    let s2 = 0;
-    const n = p.width * p.height;
-    for (let i = 0; i < n; i++) {
-      const v = p.data[i * 4 + c];
-      s += v;
-      s2 += v * v;
-    }
-    total += Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
-  }
-  return total / 3;
+  return engineStd(asImage(p));
 }
 
+/** Mean absolute RGB difference in 0..255 units. */
 export function meanAbsDiff(a: Pixels, b: Pixels): number {
-  expect(a.width).toBe(b.width);
-  let sum = 0;
-  let n = 0;
-  for (let i = 0; i < a.data.length; i += 4) {
-    for (let c = 0; c < 3; c++) sum += Math.abs(a.data[i + c] - b.data[i + c]);
-    n += 3;
-  }
-  return sum / n;
+  return engineDiff(asImage(a), asImage(b));
 }
 
 /** Collect console errors and page errors so a test can assert none happened. */

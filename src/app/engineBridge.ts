@@ -4,7 +4,7 @@
  */
 import { createWorkerEngine, type Engine } from '../engine/client';
 import { isCancelled, type EngineError } from '../engine/errors';
-import { discoverModels } from './models';
+import { discoverModels, type ModelChoice } from './models';
 import { updateSettings, useAppStore, type RunResult } from './store';
 
 let engine: Engine | null = null;
@@ -24,9 +24,30 @@ export function getEngine(): Engine {
   return engine;
 }
 
+/**
+ * Extra model providers (the model library adds downloaded models): their choices join the shipped ones at startup,
+ * so `?model=<cached id>` loads a downloaded model from the cache after a reload.
+ */
+const modelProviders: Array<() => Promise<ModelChoice[]>> = [];
+export function addModelProvider(provider: () => Promise<ModelChoice[]>): void {
+  modelProviders.push(provider);
+}
+
+/** Add or replace a model choice in the picker (downloaded, imported or custom models). */
+export function upsertModelChoice(choice: ModelChoice): void {
+  useAppStore.setState((s) => ({ models: [...s.models.filter((m) => m.id !== choice.id), choice] }));
+}
+
 /** Discover shipped models, then load the one in the settings (or the first). */
 export async function initApp(): Promise<void> {
   const models = await discoverModels();
+  for (const provider of modelProviders) {
+    try {
+      for (const c of await provider()) if (!models.some((m) => m.id === c.id)) models.push(c);
+    } catch (e) {
+      console.warn('[fewstep] a model provider failed', e);
+    }
+  }
   const { settings } = useAppStore.getState();
   const modelId = models.some((m) => m.id === settings.modelId) ? settings.modelId : (models[0]?.id ?? '');
   useAppStore.setState({ models, modelsReady: true });
@@ -51,7 +72,10 @@ export async function loadModel(
   if (!choice) return;
   const { id, done } = getEngine().request(
     'load',
-    { model: { id: choice.id, name: choice.name, kind: 'url', baseUrl: choice.baseUrl }, provider: settings.provider },
+    {
+      model: choice.ref ?? { id: choice.id, name: choice.name, kind: 'url', baseUrl: choice.baseUrl, ...(choice.externalData ? { externalData: choice.externalData } : {}) },
+      provider: settings.provider,
+    },
     (ev) => {
       if (ev.type === 'load-progress') useAppStore.setState((s) => (s.loading?.requestId === ev.id ? { loading: { ...s.loading, progress: ev.progress } } : {}));
     },
@@ -82,6 +106,11 @@ export async function loadModel(
 
 /** Id of the newest interactive (non-grid) generation: only its result may replace `last` (latest wins). */
 let latestInteractive = '';
+
+/** The newest interactive request id: the comparison runner compares it to tell "superseded by the user" from "stopped". */
+export function latestInteractiveId(): string {
+  return latestInteractive;
+}
 
 /** Resolves once no interactive generation is in flight (the comparison runner yields to the user's runs). */
 export function whenInteractiveIdle(): Promise<void> {

@@ -1,3 +1,5 @@
+import type { ModelRef } from '../engine/protocol';
+
 /**
  * The model list the UI offers: the shipped pipelines from models/catalog.json (served by the app itself),
  * falling back to a scan of known folder names when the catalog is missing.
@@ -10,6 +12,10 @@ export interface ModelChoice {
   defaultSteps: number | null;
   guidanceScale: number | null;
   kind: 'shipped' | 'remote' | 'fixture' | 'local';
+  /** How to load it when it is not a plain URL (downloaded: 'cached', picked folder: 'files', custom source). */
+  ref?: ModelRef;
+  /** `.onnx_data` files the catalog lists ([] = none, so the engine does not probe for them). */
+  externalData?: string[];
 }
 
 const BASE = import.meta.env.BASE_URL;
@@ -30,6 +36,7 @@ interface CatalogEntry {
   name?: string;
   kind?: string;
   source?: { type?: string; path?: string };
+  files?: Array<{ path?: string }>;
   notes?: string[];
   sampler?: { steps?: number; guidanceScale?: number };
 }
@@ -65,6 +72,9 @@ export async function discoverModels(): Promise<ModelChoice[]> {
           defaultSteps: e.sampler?.steps ?? null,
           guidanceScale: e.sampler?.guidanceScale ?? null,
           kind: 'shipped',
+          ...(Array.isArray(e.files)
+            ? { externalData: e.files.map((f) => f.path ?? '').filter((p) => p.endsWith('.onnx_data')) }
+            : {}),
         });
       });
       out.sort((a, b) => SHIPPED_IDS.indexOf(a.id) - SHIPPED_IDS.indexOf(b.id));

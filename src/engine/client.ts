@@ -42,6 +42,12 @@ export class EngineClient implements Engine {
       case 'ack':
         this.settle(ev.id, () => p.resolve(undefined));
         break;
+      case 'downloaded':
+        this.settle(ev.id, () => p.resolve(ev.result));
+        break;
+      case 'cached-list':
+        this.settle(ev.id, () => p.resolve(ev.list));
+        break;
       case 'error':
         this.settle(ev.id, () => p.reject(errorFromWire(ev.error)));
         break;

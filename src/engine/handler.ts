@@ -10,6 +10,11 @@ import { Pipeline } from './pipeline';
 import type { EngineEvent, LoadedModel, Request } from './protocol';
 import { LatestWinsRunner } from './queue';
 import { FileMapSource, UrlSource, type ModelSource } from './source';
+import { downloadModel } from './download/downloadModel';
+import { abortErrorFor } from './download/errors';
+import { selectModelStore } from './download/selectStore';
+import type { ModelStore } from './download/store';
+import { CatalogOverlaySource, downloadErrorToEngine, StoreSource } from './sources/catalogSource';
 
 export type Post = (event: EngineEvent, transfer?: Transferable[]) => void;
 
@@ -28,8 +33,22 @@ export class EngineHandler {
   private useCounter = 0;
   private loadAbort: { id: string; controller: AbortController } | null = null;
   private readonly runner = new LatestWinsRunner<void>();
+  private storePromise: Promise<ModelStore> | null = null;
+  /** Downloads in flight by request id, so `cancel {target}` can stop one. */
+  private readonly downloads = new Map<string, AbortController>();
 
-  constructor(private readonly post: Post) {}
+  /** `store`: the download cache (tests pass a MemoryStore); default OPFS, then Cache Storage, then memory. */
+  constructor(
+    private readonly post: Post,
+    store?: ModelStore,
+  ) {
+    if (store) this.storePromise = Promise.resolve(store);
+  }
+
+  private store(): Promise<ModelStore> {
+    this.storePromise ??= selectModelStore({ onWarning: (m) => console.warn(`[fewstep] ${m}`) });
+    return this.storePromise;
+  }
 
   async handle(req: Request): Promise<void> {
     try {
@@ -42,7 +61,27 @@ export class EngineHandler {
           return await this.load(req);
         case 'generate':
           return await this.generate(req);
+        case 'download':
+          return await this.download(req);
+        case 'listCached': {
+          const store = await this.store();
+          const [models, estimate] = await Promise.all([store.listModels(), store.estimate()]);
+          this.post({ type: 'cached-list', id: req.id, list: { models, estimate, storeKind: store.kind } });
+          return;
+        }
+        case 'deleteCached': {
+          const e = this.pool.get(req.modelId);
+          if (e && e.model.source.startsWith('download cache')) {
+            await e.pipeline.release();
+            this.pool.delete(req.modelId);
+            if (this.activeId === req.modelId) this.activeId = null;
+          }
+          await (await this.store()).deleteModel(req.modelId);
+          this.post({ type: 'ack', id: req.id });
+          return;
+        }
         case 'cancel':
+          if (req.target !== undefined) this.downloads.get(req.target)?.abort(abortErrorFor());
           if (req.target === undefined || this.loadAbort?.id === req.target) this.loadAbort?.controller.abort();
           this.runner.cancel(req.target);
           this.post({ type: 'ack', id: req.id });
@@ -79,13 +118,25 @@ export class EngineHandler {
     this.loadAbort = { id: req.id, controller };
     // A generation in flight would compete with session creation; stop it at its next step.
     this.runner.cancel();
-    const source: ModelSource =
-      req.model.kind === 'url'
-        ? new UrlSource(req.model.baseUrl)
-        : new FileMapSource(req.model.name, new Map(req.model.files.map((f) => [f.path, f.blob])));
+    const ref = req.model;
+    let source: ModelSource;
+    let externalDataFiles: string[] | undefined;
+    if (ref.kind === 'url') {
+      source = new UrlSource(ref.baseUrl);
+      if (ref.synthesizeIndex) source = new CatalogOverlaySource(source, null);
+      externalDataFiles = ref.externalData;
+    } else if (ref.kind === 'files') {
+      source = new CatalogOverlaySource(new FileMapSource(ref.name, new Map(ref.files.map((f) => [f.path, f.blob]))), null);
+      externalDataFiles = ref.files.map((f) => f.path).filter((p) => p.endsWith('.onnx_data'));
+    } else {
+      const store = await this.store();
+      source = new CatalogOverlaySource(new StoreSource(store, ref.entry.id), ref.entry);
+      externalDataFiles = [];
+      for (const f of ref.entry.files) if (f.path.endsWith('.onnx_data') && (await store.hasFile(ref.entry.id, f.path))) externalDataFiles.push(f.path);
+    }
     // Same model on the same provider already loaded: just make it active.
     const existing = this.pool.get(req.model.id);
-    if (existing && (req.provider === 'auto' || req.provider === existing.model.provider) && req.model.kind === 'url' && existing.model.source === req.model.baseUrl) {
+    if (existing && (req.provider === 'auto' || req.provider === existing.model.provider) && ref.kind !== 'files' && existing.model.source === source.label) {
       existing.lastUsed = ++this.useCounter;
       if (req.activate !== false) this.activeId = req.model.id;
       this.post({ type: 'loaded', id: req.id, model: existing.model });
@@ -98,6 +149,8 @@ export class EngineHandler {
         provider: req.provider,
         signal: controller.signal,
         onProgress: (progress) => this.post({ type: 'load-progress', id: req.id, progress }),
+        ...(ref.kind === 'cached' ? { requiredFeatures: ref.entry.requiredFeatures } : {}),
+        ...(externalDataFiles ? { externalDataFiles } : {}),
       });
       if (controller.signal.aborted) {
         await next.release();
@@ -112,6 +165,26 @@ export class EngineHandler {
       this.post({ type: 'loaded', id: req.id, model });
     } finally {
       if (this.loadAbort?.id === req.id) this.loadAbort = null;
+    }
+  }
+
+  private async download(req: Extract<Request, { type: 'download' }>): Promise<void> {
+    const controller = new AbortController();
+    this.downloads.set(req.id, controller);
+    try {
+      const result = await downloadModel(req.entry, {
+        store: await this.store(),
+        signal: controller.signal,
+        ...(req.hubBase ? { hubBase: req.hubBase } : {}),
+        ...(req.chunkSize ? { chunkSize: req.chunkSize } : {}),
+        ...(req.appBase ? { appBase: req.appBase } : {}),
+        onProgress: (progress) => this.post({ type: 'download-progress', id: req.id, progress }),
+      });
+      this.post({ type: 'downloaded', id: req.id, result });
+    } catch (e) {
+      throw downloadErrorToEngine(e);
+    } finally {
+      this.downloads.delete(req.id);
     }
   }
 

@@ -109,6 +109,17 @@ export interface LoadOptions {
   provider: ProviderPreference;
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * WebGPU adapter features the weights need (the catalog's requiredFeatures). Without `shader-f16` on the adapter,
+   * an fp16 model is refused on an explicit WebGPU choice and runs on WASM under 'auto' (ORT's WebGPU kernels would
+   * fail at run time, and its WASM fallback does not kick in by itself).
+   */
+  requiredFeatures?: readonly string[];
+  /**
+   * External-data files (`unet/model.onnx_data`) known to exist. Undefined: probe `<component>/model.onnx_data`
+   * as an optional file for each graph.
+   */
+  externalDataFiles?: readonly string[];
 }
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -150,7 +161,10 @@ export class Pipeline {
     const jsonFiles = [LAYOUT_FILES.modelIndex, LAYOUT_FILES.schedulerConfig, LAYOUT_FILES.tokenizer, LAYOUT_FILES.tokenizerConfig];
     const optionalJson = [LAYOUT_FILES.unetConfig, LAYOUT_FILES.vaeDecoderConfig, LAYOUT_FILES.textEncoderConfig];
     const onnxFiles = [LAYOUT_FILES.textEncoder, LAYOUT_FILES.unet, LAYOUT_FILES.vaeDecoder];
-    const filesTotal = jsonFiles.length + optionalJson.length + onnxFiles.length;
+    const externalTotal = opts.externalDataFiles
+      ? onnxFiles.filter((f) => opts.externalDataFiles!.includes(`${f}_data`)).length
+      : onnxFiles.length;
+    const filesTotal = jsonFiles.length + optionalJson.length + onnxFiles.length + externalTotal;
     let filesDone = 0;
     let sessionsDone = 0;
     let bytes = 0;
@@ -192,6 +206,18 @@ export class Pipeline {
     // 2. ONNX bytes.
     const onnx: ArrayBuffer[] = [];
     for (const f of onnxFiles) onnx.push((await read(f))!);
+    // Weights over 2 GB live next to the graph in model.onnx_data (protobuf limit); ORT maps them by file name.
+    const external: Array<Array<{ path: string; data: Uint8Array }> | undefined> = [];
+    for (const f of onnxFiles) {
+      const dataPath = `${f}_data`;
+      const known = opts.externalDataFiles;
+      if (known && !known.includes(dataPath)) {
+        external.push(undefined);
+        continue;
+      }
+      const buf = await read(dataPath, !known);
+      external.push(buf ? [{ path: dataPath.split('/').pop()!, data: new Uint8Array(buf) }] : undefined);
+    }
 
     // 3. Sessions: WebGPU first (unless the user chose WASM), WASM as the fallback, with the reason.
     let provider: Provider = 'wasm';
@@ -199,7 +225,16 @@ export class Pipeline {
     let adapterInfo = '';
     if (opts.provider !== 'wasm') {
       const caps = await probeWebGpu();
-      if (caps.available) {
+      const needsF16 = opts.requiredFeatures?.includes('shader-f16') === true;
+      if (caps.available && needsF16 && !caps.shaderF16) {
+        const why =
+          `${opts.name} has fp16 weights, which need the WebGPU feature shader-f16; this adapter (${caps.adapterInfo}) ` +
+          `does not offer it (limits: maxBufferSize ${caps.maxBufferSize}, maxStorageBufferBindingSize ${caps.maxStorageBufferBindingSize})`;
+        if (opts.provider === 'webgpu') {
+          throw new EngineError('GPU_FEATURE_MISSING', `${why}. Choose WASM (slow) or Auto, use an fp32 export, or a GPU/browser with shader-f16.`, LAYOUT_FILES.unet);
+        }
+        providerReason = `WASM fallback: ${why}`;
+      } else if (caps.available) {
         provider = 'webgpu';
         providerReason = `WebGPU on ${caps.adapterInfo}${caps.shaderF16 ? ' (shader-f16)' : ''}`;
         adapterInfo = caps.adapterInfo;
@@ -214,7 +249,7 @@ export class Pipeline {
         for (let i = 0; i < onnxFiles.length; i++) {
           opts.signal?.throwIfAborted();
           report({ phase: 'session', file: onnxFiles[i], status: 'initiate', loaded: 0, total: null });
-          made.push(await createSession(onnx[i], onnxFiles[i], p));
+          made.push(await createSession(onnx[i], onnxFiles[i], p, external[i]));
           sessionsDone++;
           report({ phase: 'session', file: onnxFiles[i], status: 'done', loaded: 0, total: null });
         }

@@ -5,16 +5,37 @@
 import type { WireError } from './errors';
 import type { ProviderPreference } from './ort';
 import type { GenerateParams, GenerateResult, LoadProgress, ModelInfo, StepEvent } from './pipeline';
+import type { CatalogEntry } from './catalog';
+import type { DownloadResult } from './download/downloadModel';
+import type { DownloadProgress } from './download/progress';
+import type { StorageEstimateLike, StoredModelInfo, StoreKind } from './download/store';
 
 export type { GenerateParams, GenerateResult, LoadProgress, ModelInfo, StepEvent, WireError, ProviderPreference };
+export type { CatalogEntry, DownloadProgress, DownloadResult, StorageEstimateLike, StoredModelInfo, StoreKind };
 export type { StageTimings, RngKind } from './pipeline';
 export type { RgbaImage } from './image';
 
 /** Where to load a pipeline from. */
 export type ModelRef =
-  | { id: string; name: string; kind: 'url'; baseUrl: string }
+  /**
+   * `externalData`: the `.onnx_data` files the export has (from the catalog; [] = none); omitted = probe for them.
+   * `synthesizeIndex`: a custom source whose export may lack model_index.json (a default one is used then).
+   */
+  | { id: string; name: string; kind: 'url'; baseUrl: string; externalData?: string[]; synthesizeIndex?: boolean }
   /** Files picked from disk, keyed by path relative to the pipeline folder ("unet/model.onnx"). */
-  | { id: string; name: string; kind: 'files'; files: Array<{ path: string; blob: Blob }> };
+  | { id: string; name: string; kind: 'files'; files: Array<{ path: string; blob: Blob }> }
+  /**
+   * A catalog entry downloaded into the model store (see `download`): read from OPFS / Cache Storage with no network
+   * request; what the export lacks (model_index.json, scheduler and component configs) comes from the entry.
+   */
+  | { id: string; name: string; kind: 'cached'; entry: CatalogEntry };
+
+/** Storage report: the cached models, the origin's quota, and which backend holds them. */
+export interface CachedList {
+  models: StoredModelInfo[];
+  estimate: StorageEstimateLike;
+  storeKind: StoreKind;
+}
 
 export interface Requests {
   configure: { numThreads?: number };
@@ -26,6 +47,15 @@ export interface Requests {
   cancel: { target?: string };
   /** Release one pipeline, or all when modelId is omitted. */
   unload: { modelId?: string };
+  /**
+   * Download a catalog entry into the model store (resumable; cancel with `cancel {target: id}`). `hubBase` replaces
+   * https://huggingface.co (the stand-in hub in tests); `appBase` resolves `local` sources; `chunkSize` is the Range request size (default 8 MiB).
+   */
+  download: { entry: CatalogEntry; hubBase?: string; appBase?: string; chunkSize?: number };
+  /** List the cached models with their sizes and the storage estimate. */
+  listCached: Record<string, never>;
+  /** Delete one cached model (its pipeline is unloaded first if loaded). */
+  deleteCached: { modelId: string };
 }
 
 export type RequestType = keyof Requests;
@@ -40,7 +70,10 @@ export type EngineEvent =
   | { type: 'result'; id: string; result: GenerateResult; modelId: string; provider: string }
   | { type: 'error'; id: string; error: WireError }
   | { type: 'cancelled'; id: string; reason: string }
-  | { type: 'ack'; id: string };
+  | { type: 'ack'; id: string }
+  | { type: 'download-progress'; id: string; progress: DownloadProgress }
+  | { type: 'downloaded'; id: string; result: DownloadResult }
+  | { type: 'cached-list'; id: string; list: CachedList };
 
 /** What each request resolves with on the client. */
 export interface Responses {
@@ -49,4 +82,7 @@ export interface Responses {
   generate: Extract<EngineEvent, { type: 'result' }>;
   cancel: void;
   unload: void;
+  download: DownloadResult;
+  listCached: CachedList;
+  deleteCached: void;
 }

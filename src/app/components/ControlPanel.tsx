@@ -68,7 +68,7 @@ export function ControlPanel() {
           />
         </label>
         <button type="button" onClick={() => updateSettings({ seed: Math.floor(Math.random() * 2 ** 32) })} title="Random seed">
-          🎲
+          Random
         </button>
       </div>
       <label>

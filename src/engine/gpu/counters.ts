@@ -52,7 +52,8 @@ export function installGpuCounters(): boolean {
       state.liveBuffers--;
       state.liveBytes -= this.size;
     }
-    return destroy.call(this);
+    destroy.call(this);
+    return undefined;
   };
   buf.mapAsync = function (this: GPUBuffer, mode: GPUMapModeFlags, offset?: number, size?: number): Promise<undefined> {
     // GPUMapMode.READ === 1
@@ -60,7 +61,7 @@ export function installGpuCounters(): boolean {
       state.readbacks++;
       state.readbackBytes += size ?? this.size - (offset ?? 0);
     }
-    return mapAsync.call(this, mode, offset, size);
+    return mapAsync.call(this, mode, offset, size) as Promise<undefined>;
   };
   state.installed = true;
   return true;

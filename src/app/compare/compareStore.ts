@@ -1,0 +1,73 @@
+/**
+ * Comparison grid state: the planned rows/columns, which of them the user picked, and one cell per
+ * (row, steps) that fills in as the runner finishes it. Kept apart from the app store so the grid can re-render
+ * per cell without touching the control panel; the runs themselves also go to the app store's `runs` (charts, CSV).
+ */
+import { create } from 'zustand';
+import type { RunResult } from '../store';
+import type { CompareRow } from './plan';
+
+export type CellStatus = 'queued' | 'running' | 'done' | 'error' | 'stopped' | 'not-allowed';
+
+export interface CellState {
+  status: CellStatus;
+  run?: RunResult;
+  error?: string;
+  step?: number;
+  total?: number;
+}
+
+export interface CompareState {
+  /** Every row the loaded catalog offers (planned once the model list is known). */
+  rows: CompareRow[];
+  planning: boolean;
+  /** Row keys and step counts the user picked (null = all / the default columns). */
+  selectedRows: string[] | null;
+  selectedSteps: number[] | null;
+  /** The rows/columns of the current (or last) run, frozen at start. */
+  runRows: CompareRow[];
+  runCols: number[];
+  cells: Record<string, CellState>;
+  status: 'idle' | 'running' | 'stopping' | 'stopped' | 'done';
+  /** Prompt/seed/provider the grid was run with (its label and export name). */
+  runInfo: { prompt: string; seed: number; provider: string; startedAt: number; finishedAt: number | null } | null;
+  /** Cell key shown enlarged, or null. */
+  enlarged: string | null;
+  error: string | null;
+}
+
+export const initialCompareState: CompareState = {
+  rows: [],
+  planning: false,
+  selectedRows: null,
+  selectedSteps: null,
+  runRows: [],
+  runCols: [],
+  cells: {},
+  status: 'idle',
+  runInfo: null,
+  enlarged: null,
+  error: null,
+};
+
+export const useCompareStore = create<CompareState>()(() => initialCompareState);
+
+export function setCell(key: string, patch: Partial<CellState>): void {
+  useCompareStore.setState((s) => ({ cells: { ...s.cells, [key]: { ...(s.cells[key] ?? { status: 'queued' }), ...patch } } }));
+}
+
+export function toggleRow(key: string, on: boolean): void {
+  useCompareStore.setState((s) => {
+    const current = s.selectedRows ?? s.rows.map((r) => r.key);
+    const next = on ? [...new Set([...current, key])] : current.filter((k) => k !== key);
+    return { selectedRows: s.rows.map((r) => r.key).filter((k) => next.includes(k)) };
+  });
+}
+
+export function toggleSteps(steps: number, on: boolean, all: readonly number[]): void {
+  useCompareStore.setState((s) => {
+    const current = s.selectedSteps ?? [...all];
+    const next = on ? [...new Set([...current, steps])] : current.filter((n) => n !== steps);
+    return { selectedSteps: next.sort((a, b) => a - b) };
+  });
+}

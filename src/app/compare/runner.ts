@@ -1,0 +1,163 @@
+/**
+ * Runs the comparison grid through the engine: row by row (each row's pipeline is loaded into the engine's pool
+ * with `activate: false`, so the model in the control panel stays the active one), fewest steps first, same prompt
+ * and seed everywhere so a row shares its initial noise. The user's own runs (slider, Generate) take priority: the
+ * engine's latest-wins queue cancels the cell in flight, and the runner waits until the user's run is done and
+ * retries that cell. Stop (here or in the control panel) ends the run at the next step boundary.
+ */
+import { isCancelled } from '../../engine/errors';
+import { getEngine, latestInteractiveId, whenInteractiveIdle } from '../engineBridge';
+import { useAppStore, type RunResult } from '../store';
+import { setCell, useCompareStore, type CellState } from './compareStore';
+import { buildColumns, buildRows, cellAllowed, cellKey, DEFAULT_COMPARE_STEPS, fetchDefaults, type CompareRow } from './plan';
+
+let stopRequested = false;
+let inFlight: string | null = null;
+/** A cell superseded more often than this is given up (the user keeps generating). */
+const MAX_ATTEMPTS = 5;
+
+/** Reads every offered model's defaults (two small JSON files each) and plans the rows. */
+export async function planComparison(): Promise<void> {
+  const { models } = useAppStore.getState();
+  useCompareStore.setState({ planning: true });
+  const withDefaults = await Promise.all(
+    models.map(async (choice) => ({ choice, defaults: await fetchDefaults(choice.baseUrl) })),
+  );
+  const rows = buildRows(withDefaults.filter((m): m is { choice: typeof m.choice; defaults: NonNullable<typeof m.defaults> } => m.defaults !== null));
+  useCompareStore.setState((s) => ({
+    rows,
+    planning: false,
+    // Keep a selection restored from the URL, minus rows this checkout does not have.
+    selectedRows: s.selectedRows ? s.selectedRows.filter((k) => rows.some((r) => r.key === k)) : null,
+  }));
+}
+
+/** The rows and columns a run would use now. */
+export function currentPlan(): { rows: CompareRow[]; cols: number[] } {
+  const { rows, selectedRows, selectedSteps } = useCompareStore.getState();
+  const picked = selectedRows ? rows.filter((r) => selectedRows.includes(r.key)) : rows;
+  return { rows: picked, cols: buildColumns(picked, selectedSteps ?? DEFAULT_COMPARE_STEPS) };
+}
+
+export function stopComparison(): void {
+  if (useCompareStore.getState().status !== 'running') return;
+  stopRequested = true;
+  useCompareStore.setState({ status: 'stopping' });
+  if (inFlight) void getEngine().request('cancel', { target: inFlight }).done;
+}
+
+export async function runComparison(): Promise<void> {
+  if (useCompareStore.getState().status === 'running' || useCompareStore.getState().status === 'stopping') return;
+  const { rows, cols } = currentPlan();
+  if (rows.length === 0 || cols.length === 0) return;
+  const settings = useAppStore.getState().settings;
+  const cells: Record<string, CellState> = {};
+  for (const row of rows) for (const steps of cols) cells[cellKey(row.key, steps)] = { status: cellAllowed(row, steps) ? 'queued' : 'not-allowed' };
+  stopRequested = false;
+  useCompareStore.setState({
+    runRows: rows,
+    runCols: cols,
+    cells,
+    status: 'running',
+    error: null,
+    enlarged: null,
+    runInfo: { prompt: settings.prompt, seed: settings.seed, provider: settings.provider, startedAt: performance.now(), finishedAt: null },
+  });
+  const engine = getEngine();
+  for (const row of rows) {
+    if (stopRequested) break;
+    await whenInteractiveIdle();
+    const load = engine.request('load', {
+      model: { id: row.modelId, name: row.modelName, kind: 'url', baseUrl: row.baseUrl },
+      provider: settings.provider,
+      activate: false,
+    });
+    inFlight = load.id;
+    try {
+      await load.done;
+    } catch (e) {
+      if (stopRequested || isCancelled(e)) {
+        if (!stopRequested) stopRequested = true;
+        break;
+      }
+      for (const steps of cols) {
+        if (cellAllowed(row, steps)) setCell(cellKey(row.key, steps), { status: 'error', error: `Could not load ${row.modelName}: ${(e as Error).message}` });
+      }
+      continue;
+    } finally {
+      inFlight = null;
+    }
+    for (const steps of cols) {
+      if (stopRequested) break;
+      if (!cellAllowed(row, steps)) continue;
+      await runCell(row, steps, settings);
+    }
+  }
+  const stopped = stopRequested;
+  useCompareStore.setState((s) => ({
+    status: stopped ? 'stopped' : 'done',
+    cells: Object.fromEntries(Object.entries(s.cells).map(([k, c]) => [k, c.status === 'queued' || c.status === 'running' ? { ...c, status: 'stopped' } : c])),
+    runInfo: s.runInfo ? { ...s.runInfo, finishedAt: performance.now() } : null,
+  }));
+  stopRequested = false;
+}
+
+async function runCell(row: CompareRow, steps: number, settings: ReturnType<typeof useAppStore.getState>['settings']): Promise<void> {
+  const key = cellKey(row.key, steps);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    await whenInteractiveIdle();
+    if (stopRequested) return;
+    const userBefore = latestInteractiveId();
+    setCell(key, { status: 'running', step: 0, total: steps, error: undefined });
+    const req = getEngine().request(
+      'generate',
+      {
+        modelId: row.modelId,
+        params: {
+          prompt: settings.prompt,
+          negativePrompt: settings.negativePrompt,
+          seed: settings.seed,
+          steps,
+          guidanceScale: row.guidanceScale,
+          ...(row.sampler ? { scheduler: row.sampler } : {}),
+          eta: 0,
+          rng: settings.rng,
+        },
+      },
+      (ev) => {
+        if (ev.type === 'step') setCell(key, { step: ev.step.index + 1, total: ev.step.total });
+      },
+    );
+    inFlight = req.id;
+    try {
+      const ev = await req.done;
+      const run: RunResult = {
+        requestId: req.id,
+        modelId: ev.modelId,
+        modelName: row.modelName,
+        provider: ev.provider,
+        params: { ...settings, steps, guidanceScale: row.guidanceScale, sampler: row.sampler, modelId: row.modelId, eta: 0 },
+        result: ev.result,
+        finishedAt: Date.now(),
+        source: 'grid',
+        rowLabel: row.label,
+      };
+      setCell(key, { status: 'done', run });
+      useAppStore.setState((x) => ({ runs: [...x.runs.slice(-499), run] }));
+      return;
+    } catch (e) {
+      if (isCancelled(e)) {
+        // Superseded by the user's own generation: wait for it, then redo this cell. Anything else is a stop.
+        if (!stopRequested && latestInteractiveId() !== userBefore) continue;
+        stopRequested = true;
+        setCell(key, { status: 'stopped' });
+        return;
+      }
+      setCell(key, { status: 'error', error: (e as Error).message });
+      return;
+    } finally {
+      inFlight = null;
+    }
+  }
+  setCell(key, { status: 'error', error: 'Interrupted repeatedly by other generations; run the grid again.' });
+}
