@@ -1,6 +1,7 @@
 import { defineConfig, type Plugin } from 'vite';
 import { createReadStream, existsSync, statSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
+import { request as httpRequest } from 'node:http';
 
 /**
  * The app serves everything it needs itself (no CDN). ORT's wasm runtime is imported with `?url` in the worker, so
@@ -116,8 +117,54 @@ function cspPlugin(): Plugin {
   };
 }
 
+/**
+ * Test-only: with FEWSTEP_TEST_HUB=http://127.0.0.1:PORT in the environment, the dev and preview servers forward
+ * /__hub/* to the stand-in Hugging Face hub (e2e/hub/server.mjs), and the app is opened with ?hub=/__hub. The hub
+ * thereby becomes same-origin ('self' in the CSP above), so the shipped policy needs no test exception and the
+ * production build contains nothing of this (the variable is read by the server process, not bundled). Bodies are
+ * streamed both ways and a dropped upstream connection drops the client's, so interruption tests see what a
+ * browser sees when huggingface.co drops a download.
+ */
+function testHubProxy(): Plugin | null {
+  const target = process.env.FEWSTEP_TEST_HUB;
+  if (!target) return null;
+  const middleware = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, next: () => void): void => {
+    if (!req.url?.startsWith('/__hub/')) return next();
+    const url = new URL(req.url.slice('/__hub'.length), target);
+    const headers: Record<string, string> = {};
+    for (const k of ['range', 'if-range', 'if-none-match']) if (typeof req.headers[k] === 'string') headers[k] = req.headers[k] as string;
+    const up = httpRequest(url, { method: req.method, headers }, (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+      upRes.on('close', () => {
+        if (!upRes.complete) res.destroy();
+      });
+      upRes.pipe(res);
+    });
+    up.on('error', (e) => {
+      if (res.headersSent) res.destroy();
+      else {
+        res.statusCode = 502;
+        res.end(`stand-in hub unreachable: ${e.message}`);
+      }
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    up.end();
+  };
+  return {
+    name: 'fewstep-test-hub-proxy',
+    configureServer(server) {
+      server.middlewares.use(middleware);
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(middleware);
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [cspPlugin(), serveStatic()],
+  plugins: [cspPlugin(), serveStatic(), testHubProxy()],
   server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: false },
   preview: { headers: ISOLATION_HEADERS, port: 4173 },
   worker: { format: 'es' },

@@ -9,6 +9,8 @@ import { defineConfig } from '@playwright/test';
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const base = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run', '--disable-dev-shm-usage'];
 const port = Number(process.env.E2E_PORT || 4179);
+/** library.spec.ts starts the stand-in hub (e2e/hub/server.mjs) on this port; preview proxies /__hub/ to it. */
+export const hubPort = Number(process.env.E2E_HUB_PORT || port + 1);
 
 export default defineConfig({
   testDir: '.',
@@ -42,6 +44,9 @@ export default defineConfig({
     cwd: '..',
     url: `http://localhost:${port}`,
     reuseExistingServer: false,
-    timeout: 60_000,
+    // npx alone can take a minute on a loaded 2-core machine.
+    timeout: 180_000,
+    // Test-only same-origin route to the stand-in hub (see testHubProxy in vite.config.ts).
+    env: { FEWSTEP_TEST_HUB: `http://127.0.0.1:${hubPort}` },
   },
 });

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import grammar  # noqa: E402
 from fewstep.common import load_text_encoder, load_unet, load_vae  # noqa: E402
 from fewstep.pipelines import registry  # noqa: E402
+from fewstep.models import guidance_embedding  # noqa: E402
 from fewstep.sampling import make_scheduler, sample  # noqa: E402
 
 PROMPT = "a large purple circle in the center on a white background"
@@ -57,7 +58,16 @@ def main():
             gen = torch.Generator().manual_seed(2024)
             x0 = torch.randn(1, 4, 8, 8, generator=gen)
             noises = [torch.randn(1, 4, 8, 8, generator=gen) for _ in sched.timesteps] if sched.needs_noise else []
-            final = sample(unet, sched, ctx, uncond, x0, g, lcm=spec["lcm"], noise_fn=lambda i: noises[i])
+            trace = []
+            final = sample(unet, sched, ctx, uncond, x0, g, lcm=spec["lcm"], noise_fn=lambda i: noises[i], trace=trace)
+            # first U-Net call exactly as the pipeline makes it (for debugging a mismatch)
+            xin = sched.scale_model_input((x0 * sched.init_noise_sigma).float(), 0)
+            t0 = torch.tensor([float(sched.timesteps[0])])
+            with torch.no_grad():
+                if spec["lcm"]:
+                    first = unet(xin, t0, ctx, guidance_embedding(torch.tensor([g - 1.0])))
+                else:
+                    first = unet(xin, t0, ctx)
             with torch.no_grad():
                 img = dec(final / scale).clamp(-1, 1)
             out = {"pipeline": name, "prompt": PROMPT, "input_ids": ids[0].tolist(), "steps": steps,
@@ -65,6 +75,10 @@ def main():
                    "prediction_type": spec["pred"], "timesteps": [float(t) for t in sched.timesteps],
                    "init_noise_sigma": sched.init_noise_sigma, "initial_latents": flat(x0),
                    "step_noises": [flat(n) for n in noises], "final_latents": flat(final),
+                   "latents_after_each_step": [flat(tr["x"]) for tr in trace],
+                   "first_unet_call": {"sample": flat(xin), "timestep": float(sched.timesteps[0]),
+                                       "out_sample_cond": flat(first)},
+                   "text_encoder_last_hidden_state_sum": float(ctx.sum()),
                    "scaling_factor": scale, "image_mean": float(img.mean()),
                    "tolerance": 1e-3}
             suffix = "" if (steps, g) == cases[0] else f"-{steps}steps"

@@ -45,7 +45,7 @@ def load_latents(vae_run):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=16000)
+    ap.add_argument("--steps", type=int, default=1400)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=6e-4)
     ap.add_argument("--vae-run", default=os.path.join(RUNS, "vae"))

@@ -40,6 +40,8 @@ export function upsertModelChoice(choice: ModelChoice): void {
 
 /** Discover shipped models, then load the one in the settings (or the first). */
 export async function initApp(): Promise<void> {
+  // Read before any await: the URL is rewritten from the settings (startup.ts) once they change.
+  const q = new URLSearchParams(location.search);
   const models = await discoverModels();
   for (const provider of modelProviders) {
     try {
@@ -59,7 +61,6 @@ export async function initApp(): Promise<void> {
     return;
   }
   // Settings given in the URL (a shared comparison, an imported PNG) win over the model's defaults.
-  const q = new URLSearchParams(location.search);
   await loadModel(modelId, { keep: { steps: q.has('steps'), guidanceScale: q.has('cfg'), sampler: q.has('sampler') } });
 }
 
@@ -112,12 +113,13 @@ export function latestInteractiveId(): string {
   return latestInteractive;
 }
 
-/** Resolves once no interactive generation is in flight (the comparison runner yields to the user's runs). */
+/** Resolves once no interactive generation or model load is in flight (the comparison runner yields to the user). */
 export function whenInteractiveIdle(): Promise<void> {
-  if (!useAppStore.getState().running) return Promise.resolve();
+  const idle = (x: { running: unknown; loading: unknown }): boolean => !x.running && !x.loading;
+  if (idle(useAppStore.getState())) return Promise.resolve();
   return new Promise((resolve) => {
     const unsub = useAppStore.subscribe((x) => {
-      if (!x.running) {
+      if (idle(x)) {
         unsub();
         resolve();
       }

@@ -96,7 +96,7 @@ export async function discoverModels(): Promise<ModelChoice[]> {
     const baseUrl = `${BASE}fixtures/${id}/`;
     if (wantFixtures) {
       if (await exists(`${baseUrl}model_index.json`)) {
-        out.push({ id: `fixture-${id}`, name: `Fixture ${id} (random weights)`, baseUrl, description: 'Random-weight test fixture', defaultSteps: null, guidanceScale: null, kind: 'fixture' });
+        out.push({ id: `fixture-${id}`, name: `Fixture ${id} (random weights)`, baseUrl, description: 'Random-weight test fixture', defaultSteps: null, guidanceScale: null, kind: 'fixture', externalData: [] });
       }
     }
   }

@@ -48,6 +48,12 @@ export class EngineClient implements Engine {
       case 'cached-list':
         this.settle(ev.id, () => p.resolve(ev.list));
         break;
+      case 'bare-result':
+        this.settle(ev.id, () => p.resolve(ev));
+        break;
+      case 'stats':
+        this.settle(ev.id, () => p.resolve(ev.stats));
+        break;
       case 'error':
         this.settle(ev.id, () => p.reject(errorFromWire(ev.error)));
         break;

@@ -5,7 +5,9 @@
  * a failed load keeps every loaded model working.
  */
 import { CancelledError, EngineError, errorToWire, isCancelled } from './errors';
+import { gpuCounters } from './gpu/counters';
 import { configureOrt } from './ort';
+import { Evaluator } from './evaluator';
 import { Pipeline } from './pipeline';
 import type { EngineEvent, LoadedModel, Request } from './protocol';
 import { LatestWinsRunner } from './queue';
@@ -33,6 +35,8 @@ export class EngineHandler {
   private useCounter = 0;
   private loadAbort: { id: string; controller: AbortController } | null = null;
   private readonly runner = new LatestWinsRunner<void>();
+  /** Evaluators by folder URL (small; loaded on first use, kept). */
+  private readonly evaluators = new Map<string, Promise<Evaluator>>();
   private storePromise: Promise<ModelStore> | null = null;
   /** Downloads in flight by request id, so `cancel {target}` can stop one. */
   private readonly downloads = new Map<string, AbortController>();
@@ -86,6 +90,15 @@ export class EngineHandler {
           this.runner.cancel(req.target);
           this.post({ type: 'ack', id: req.id });
           return;
+        case 'bare':
+          return await this.bare(req);
+        case 'score':
+          return await this.score(req);
+        case 'stats': {
+          const mem = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory;
+          this.post({ type: 'stats', id: req.id, stats: { jsHeapUsed: mem ? mem.usedJSHeapSize : null, gpu: gpuCounters(), loadedModels: this.pool.size } });
+          return;
+        }
         case 'unload': {
           this.runner.cancel();
           const ids = req.modelId ? [req.modelId] : [...this.pool.keys()];
@@ -188,6 +201,19 @@ export class EngineHandler {
     }
   }
 
+  private async score(req: Extract<Request, { type: 'score' }>): Promise<void> {
+    let ev = this.evaluators.get(req.evaluatorUrl);
+    if (!ev) {
+      // WASM: the classifier is tiny, and keeping it off the GPU leaves the device to the pipelines.
+      ev = Evaluator.load(req.evaluatorUrl, 'wasm');
+      this.evaluators.set(req.evaluatorUrl, ev);
+      ev.catch(() => this.evaluators.delete(req.evaluatorUrl));
+    }
+    const score = await (await ev).score(req.image, req.prompt);
+    this.post({ type: 'scored', id: req.id, score });
+    this.post({ type: 'ack', id: req.id });
+  }
+
   /** Release least-recently-used inactive pipelines while the pool is over budget. */
   private async evict(): Promise<void> {
     const total = (): number => [...this.pool.values()].reduce((a, e) => a + e.model.bytes, 0);
@@ -222,6 +248,17 @@ export class EngineHandler {
       this.post({ type: 'result', id: req.id, result, modelId: model.id, provider: model.provider }, [
         result.image.data.buffer as ArrayBuffer,
       ]);
+    });
+  }
+
+  /** Benchmark: bare session.run loops on the same runner as generations (so they never overlap). */
+  private async bare(req: Extract<Request, { type: 'bare' }>): Promise<void> {
+    await this.runner.submit(req.id, async (token) => {
+      const targetId = req.modelId ?? this.activeId;
+      const entry = targetId ? this.pool.get(targetId) : undefined;
+      if (!entry) throw new EngineError('NO_MODEL_LOADED', `Model ${targetId ?? '(active)'} is not loaded: load it before timing it.`);
+      const ms = await entry.pipeline.bareLoop(req.params, Math.max(1, Math.floor(req.runs)), token);
+      this.post({ type: 'bare-result', id: req.id, ms, modelId: entry.model.id, provider: entry.model.provider });
     });
   }
 }

@@ -16,7 +16,10 @@ import { EngineError } from './errors';
 import { chwToRgba, countNonFinite, type RgbaImage } from './image';
 import { fixedBatch, timestepDims, toTypedArray } from './io';
 import { buildLayout, LAYOUT_FILES, parseJsonFile, type ModelLayout, type PipelineDefaults } from './layout';
-import { createSession, probeWebGpu, type Provider, type ProviderPreference, type SessionHandle } from './ort';
+import { gpuCounters } from './gpu/counters';
+import { GpuLoop, gpuLoopUnsupported } from './gpu/gpuLoop';
+import { GPU_STEP_CLASSES, stepPlan } from './gpu/stepPlan';
+import { cpuTensor, createSession, ortQueue, probeWebGpu, type OrtTensor, type Provider, type ProviderPreference, type SessionHandle } from './ort';
 import type { CancelToken } from './queue';
 import type { ModelSource } from './source';
 import { PromptTokenizer } from './tokenizer';
@@ -42,7 +45,15 @@ export interface GenerateParams {
   initialLatents?: Float32Array;
   /** Explicit noise for each stochastic step, in order (parity tests); replaces the seeded draws. */
   stepNoises?: Float32Array[];
+  /**
+   * Sampling loop: 'gpu' keeps embeddings and latents on the GPU with the step as a WGSL kernel and reads back once
+   * per image (WebGPU, float32 I/O, DDIM/DDPM/Euler/LCM, no preview); 'cpu' runs the step on Float32Arrays; 'auto'
+   * (default) picks 'gpu' whenever it can run. The result's `loop` and `loopReason` say which one ran and why.
+   */
+  loop?: LoopKind;
 }
+
+export type LoopKind = 'auto' | 'cpu' | 'gpu';
 
 export interface StageTimings {
   tokenizeMs: number;
@@ -73,6 +84,11 @@ export interface GenerateResult {
   schedulerClass: string;
   guidanceMode: 'cfg' | 'embedding' | 'none';
   timings: StageTimings;
+  /** The loop that ran, and why (e.g. why the GPU loop could not). */
+  loop?: 'cpu' | 'gpu';
+  loopReason?: string;
+  /** GPU readbacks (buffer maps for reading) this generation caused; null where WebGPU is not instrumented. */
+  readbacks?: number | null;
 }
 
 export interface ModelInfo {
@@ -149,6 +165,7 @@ interface Sessions {
 
 export class Pipeline {
   private readonly embeddingCache = new Map<string, Float32Array>();
+  private gpuLoop: Promise<GpuLoop> | null = null;
   private constructor(
     readonly info: ModelInfo,
     readonly layout: ModelLayout,
@@ -304,6 +321,9 @@ export class Pipeline {
   }
 
   async release(): Promise<void> {
+    const gpu = this.gpuLoop;
+    this.gpuLoop = null;
+    if (gpu) (await gpu.catch(() => null))?.release();
     await Promise.all(Object.values(this.sessions).map((s: SessionHandle) => s.release().catch(() => undefined)));
     this.embeddingCache.clear();
   }
@@ -371,11 +391,6 @@ export class Pipeline {
     const guidanceMode: GenerateResult['guidanceMode'] =
       tcDim !== null ? 'embedding' : params.guidanceScale > 1 ? 'cfg' : 'none';
 
-    // 1. encode prompt (+ unconditional for CFG), cached per text
-    token.throwIfCancelled();
-    const cond = await this.encode(params.prompt, timings);
-    const uncond = guidanceMode === 'cfg' ? await this.encode(params.negativePrompt ?? '', timings) : null;
-
     // 2. timesteps
     try {
       scheduler.setTimesteps(params.steps);
@@ -403,6 +418,44 @@ export class Pipeline {
     if (sigma0 !== 1) for (let i = 0; i < n; i++) latents[i] *= sigma0;
     let noiseIndex = 0;
     const stepNoise = (): Float32Array => params.stepNoises?.[noiseIndex++] ?? rng.randn(n);
+    const readbacks0 = gpuCounters().installed ? gpuCounters().readbacks : null;
+    const readbacks = (): number | null => (readbacks0 === null ? null : gpuCounters().readbacks - readbacks0);
+
+    // 4 (GPU). The GPU-resident loop when it can run: steps 1, 4 and 5 on the GPU, one readback.
+    const loop = this.chooseLoop(params, schedulerClass);
+    if (loop.kind === 'gpu') {
+      const eta = params.eta ?? 0;
+      const plan = stepPlan(scheduler, { eta });
+      const condSpecG = unet.findInput('timestep_cond', 'w_embedding');
+      const gpu = await this.getGpuLoop();
+      const r = await gpu.run({
+        plan,
+        latents,
+        prompt: params.prompt,
+        negativePrompt: params.negativePrompt ?? '',
+        cfgScale: guidanceMode === 'cfg' ? params.guidanceScale : null,
+        wEmb: condSpecG && tcDim !== null ? guidanceScaleEmbedding(params.guidanceScale, tcDim) : null,
+        noiseFor: (i) => (plan[i].noise ? stepNoise() : null),
+        token,
+        onStep: (i, unetMs, schedulerMs) => onStep?.({ index: i, total: timesteps.length, timestep: timesteps[i], unetMs, schedulerMs }),
+      });
+      Object.assign(timings, {
+        textEncoderMs: r.textEncoderMs,
+        embeddingCached: r.embeddingCached,
+        unetMs: r.unetMs,
+        schedulerMs: r.schedulerMs,
+        vaeMs: r.vaeMs,
+        readbackMs: r.readbackMs,
+      });
+      timings.totalMs = now() - tStart;
+      return { image: r.image, latents: r.latents, timesteps, schedulerClass, guidanceMode, timings, loop: 'gpu', loopReason: loop.reason, readbacks: readbacks() };
+    }
+
+    // 1. encode prompt (+ unconditional for CFG), cached per text
+    token.throwIfCancelled();
+    const cond = await this.encode(params.prompt, timings);
+    const uncond = guidanceMode === 'cfg' ? await this.encode(params.negativePrompt ?? '', timings) : null;
+
 
     const sampleSpec = unet.findInput('sample') ?? [...unet.inputs.values()][0];
     const tSpec = unet.findInput('timestep', 't', 'timesteps')!;
@@ -486,7 +539,105 @@ export class Pipeline {
     timings.vaeMs = dec.vaeMs;
     timings.readbackMs = dec.readbackMs;
     timings.totalMs = now() - tStart;
-    return { image: dec.image, latents, timesteps, schedulerClass, guidanceMode, timings };
+    return { image: dec.image, latents, timesteps, schedulerClass, guidanceMode, timings, loop: 'cpu', loopReason: loop.reason, readbacks: readbacks() };
+  }
+
+  /**
+   * The benchmark's lower bound: the same sessions and inputs as `generate(params)`, but only session.run calls in
+   * sequence (text encoder when uncached is left out, as a warm generate hits the cache; UNet per step, VAE), no
+   * scheduler, no conversion, no queue hops (the whole loop holds ortQueue once). GPU-buffer outputs are disposed
+   * unread except the VAE's, read back once at the end so the clock stops when the GPU is done. Returns the wall
+   * time of each of `runs` loops in ms.
+   */
+  async bareLoop(params: GenerateParams, runs: number, token?: CancelToken): Promise<number[]> {
+    const scheduler = makeScheduler(this.layout.schedulerConfig, params.scheduler || this.layout.defaults.sampler || undefined);
+    scheduler.setTimesteps(params.steps);
+    const timesteps = [...scheduler.timesteps];
+    const unet = this.sessions.unet;
+    const vae = this.sessions.vae;
+    const tcDim = this.info.timeCondProjDim;
+    const cfg = tcDim === null && params.guidanceScale > 1;
+    const scratch: StageTimings = { tokenizeMs: 0, textEncoderMs: 0, embeddingCached: true, unetMs: [], schedulerMs: [], vaeMs: 0, readbackMs: 0, previewMs: 0, totalMs: 0 };
+    const cond = await this.encode(params.prompt, scratch);
+    const uncond = cfg ? await this.encode(params.negativePrompt ?? '', scratch) : null;
+    const shape = this.info.latentShape;
+    const n = shape.reduce((a, b) => a * b, 1);
+    const latents = createGaussianRng(params.seed).randn(n);
+    const sampleSpec = unet.findInput('sample') ?? [...unet.inputs.values()][0];
+    const tSpec = unet.findInput('timestep', 't', 'timesteps')!;
+    const ehsSpec = unet.findInput('encoder_hidden_states')!;
+    const condSpec = unet.findInput('timestep_cond', 'w_embedding');
+    const fixed = fixedBatch(sampleSpec);
+    const b = cfg && fixed === null ? 2 : 1;
+    const runsPerStep = cfg && fixed !== null ? 2 : 1;
+    const seqLen = cond.length / this.textDim();
+    const sample = new Float32Array(b * n);
+    for (let k = 0; k < b; k++) sample.set(latents, k * n);
+    const ehs = new Float32Array(b * cond.length);
+    ehs.set(uncond ?? cond, 0);
+    if (b === 2) ehs.set(cond, cond.length);
+    const base: Record<string, OrtTensor> = {
+      [sampleSpec.name]: cpuTensor(sampleSpec.type, toTypedArray(sample, sampleSpec.type, sampleSpec.name), [b, ...shape.slice(1)]),
+      [ehsSpec.name]: cpuTensor(ehsSpec.type, toTypedArray(ehs, ehsSpec.type, ehsSpec.name), [b, seqLen, this.textDim()]),
+    };
+    if (condSpec && tcDim !== null) {
+      const w = guidanceScaleEmbedding(params.guidanceScale, tcDim);
+      const ww = new Float32Array(b * w.length);
+      for (let k = 0; k < b; k++) ww.set(w, k * w.length);
+      base[condSpec.name] = cpuTensor(condSpec.type, toTypedArray(ww, condSpec.type, condSpec.name), [b, w.length]);
+    }
+    const tDims = timestepDims(tSpec, b);
+    const tCount = tDims.reduce((x, y) => x * y, 1);
+    const stepFeeds = timesteps.map((t) => ({ ...base, [tSpec.name]: cpuTensor(tSpec.type, toTypedArray(new Array(tCount).fill(t), tSpec.type, tSpec.name), tDims) }));
+    const vSpec = vae.findInput('latent_sample', 'latents', 'z') ?? [...vae.inputs.values()][0];
+    const vFeeds = { [vSpec.name]: cpuTensor(vSpec.type, toTypedArray(latents, vSpec.type, vSpec.name), shape) };
+    const out: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      token?.throwIfCancelled();
+      out.push(
+        await ortQueue.run(async () => {
+          const t0 = now();
+          for (const f of stepFeeds) {
+            for (let k = 0; k < runsPerStep; k++) for (const t of Object.values(await unet.runDirect(f))) t.dispose();
+          }
+          const v = await vae.runDirect(vFeeds);
+          for (const t of Object.values(v)) {
+            if (t.location !== 'cpu') await t.getData();
+            t.dispose();
+          }
+          return now() - t0;
+        }),
+      );
+    }
+    return out;
+  }
+
+  /** Which loop runs `params` (see GenerateParams.loop), with the reason. */
+  chooseLoop(params: Pick<GenerateParams, 'loop' | 'preview'>, schedulerClass: string): { kind: 'cpu' | 'gpu'; reason: string } {
+    const want = params.loop ?? 'auto';
+    if (want === 'cpu') return { kind: 'cpu', reason: 'CPU loop requested' };
+    const why =
+      gpuLoopUnsupported(this.sessions) ??
+      (!GPU_STEP_CLASSES.has(schedulerClass) ? `${schedulerClass} has no GPU step kernel` : null) ??
+      (params.preview ? 'per-step previews need the latents on the CPU' : null);
+    if (why === null) return { kind: 'gpu', reason: 'GPU-resident loop (one readback per image)' };
+    if (want === 'gpu') throw new EngineError('BAD_REQUEST', `The GPU loop cannot run this generation: ${why}. Use loop 'auto' or 'cpu'.`);
+    return { kind: 'cpu', reason: `CPU loop: ${why}` };
+  }
+
+  private getGpuLoop(): Promise<GpuLoop> {
+    this.gpuLoop ??= GpuLoop.create({
+      ...this.sessions,
+      latentShape: this.info.latentShape,
+      imageSize: this.info.imageSize,
+      textDim: this.textDim(),
+      scalingFactor: this.layout.scalingFactor,
+      tokenize: (text) => this.tokenizer.encode(text),
+    });
+    this.gpuLoop.catch(() => {
+      this.gpuLoop = null;
+    });
+    return this.gpuLoop;
   }
 
   private textDim(): number {

@@ -4,6 +4,8 @@
  */
 import type { WireError } from './errors';
 import type { ProviderPreference } from './ort';
+import type { EvaluatorScore } from './evaluator';
+import type { RgbaImage as EvalImage } from './image';
 import type { GenerateParams, GenerateResult, LoadProgress, ModelInfo, StepEvent } from './pipeline';
 import type { CatalogEntry } from './catalog';
 import type { DownloadResult } from './download/downloadModel';
@@ -12,8 +14,11 @@ import type { StorageEstimateLike, StoredModelInfo, StoreKind } from './download
 
 export type { GenerateParams, GenerateResult, LoadProgress, ModelInfo, StepEvent, WireError, ProviderPreference };
 export type { CatalogEntry, DownloadProgress, DownloadResult, StorageEstimateLike, StoredModelInfo, StoreKind };
-export type { StageTimings, RngKind } from './pipeline';
+export type { StageTimings, RngKind, LoopKind } from './pipeline';
+import type { GpuCounters } from './gpu/counters';
+export type { GpuCounters };
 export type { RgbaImage } from './image';
+export type { EvaluatorScore } from './evaluator';
 
 /** Where to load a pipeline from. */
 export type ModelRef =
@@ -56,6 +61,26 @@ export interface Requests {
   listCached: Record<string, never>;
   /** Delete one cached model (its pipeline is unloaded first if loaded). */
   deleteCached: { modelId: string };
+  /**
+   * Benchmark lower bound: time `runs` bare loops (only session.run calls, same sessions and inputs as
+   * `generate {params}`) on `modelId` or the active pipeline. See Pipeline.bareLoop.
+   */
+  bare: { params: GenerateParams; modelId?: string; runs: number };
+  /** Engine-side resource counters (JS heap of the engine thread, GPU buffers, readbacks). */
+  stats: Record<string, never>;
+  /**
+   * Score a generated image with the attribute classifier in `evaluatorUrl` (models/evaluator/, loaded once and
+   * kept). Answered by a `scored` event, then `ack`. See evaluator.ts.
+   */
+  score: { image: EvalImage; prompt: string; evaluatorUrl: string };
+}
+
+/** Engine-side counters for the benchmark's memory and readback reports. */
+export interface EngineStats {
+  /** performance.memory.usedJSHeapSize of the engine thread where the browser exposes it, else null. */
+  jsHeapUsed: number | null;
+  gpu: GpuCounters;
+  loadedModels: number;
 }
 
 export type RequestType = keyof Requests;
@@ -73,7 +98,10 @@ export type EngineEvent =
   | { type: 'ack'; id: string }
   | { type: 'download-progress'; id: string; progress: DownloadProgress }
   | { type: 'downloaded'; id: string; result: DownloadResult }
-  | { type: 'cached-list'; id: string; list: CachedList };
+  | { type: 'cached-list'; id: string; list: CachedList }
+  | { type: 'bare-result'; id: string; ms: number[]; modelId: string; provider: string }
+  | { type: 'stats'; id: string; stats: EngineStats }
+  | { type: 'scored'; id: string; score: EvaluatorScore };
 
 /** What each request resolves with on the client. */
 export interface Responses {
@@ -85,4 +113,8 @@ export interface Responses {
   download: DownloadResult;
   listCached: CachedList;
   deleteCached: void;
+  bare: Extract<EngineEvent, { type: 'bare-result' }>;
+  stats: EngineStats;
+  /** The score arrives as the `scored` event (onEvent); the request itself settles with `ack`. */
+  score: void;
 }

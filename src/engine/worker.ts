@@ -3,10 +3,13 @@
 // ORT's runtime files are imported as URLs so Vite serves and emits them with the app (never a CDN).
 import ortMjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import { installGpuCounters } from './gpu/counters';
 import { EngineHandler } from './handler';
 import { configureOrt } from './ort';
 import type { Request } from './protocol';
 
+// Count readbacks and live GPU buffers (ours and ORT's) before any device exists; the benchmark reads them.
+installGpuCounters();
 configureOrt({ wasmPaths: { mjs: ortMjsUrl, wasm: ortWasmUrl } });
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const handler = new EngineHandler((event, transfer) => scope.postMessage(event, transfer ?? []));

@@ -31,7 +31,8 @@ class Run:
                 obj.load_state_dict(ck[k])
             self.step, self.elapsed = ck["step"], ck["elapsed"]
             self.print(f"resumed {name} at step {self.step} ({self.elapsed:.0f}s trained)")
-        self._t0 = time.time()
+        self._t0 = self._start = time.time()
+        self.max_s = float(os.environ.get("FEWSTEP_STAGE_MINUTES", "0")) * 60
         self._last_ckpt = time.time()
         self._acc = {}
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -44,7 +45,16 @@ class Run:
 
     @property
     def done(self):
-        return self.step >= self.total
+        """finished: all steps, or a STOP file in the run folder, or FEWSTEP_STAGE_MINUTES of this process spent"""
+        if self.step >= self.total:
+            return True
+        stop = os.path.exists(os.path.join(self.dir, "STOP")) or (
+            self.max_s > 0 and time.time() - self._start > self.max_s)
+        if stop:
+            self.print(f"stopping early at step {self.step}/{self.total} (STOP file or time budget)")
+            self.total = self.step
+            self.save()
+        return stop
 
     def print(self, msg):
         line = f"[{time.strftime('%H:%M:%S')}] {self.name}: {msg}"

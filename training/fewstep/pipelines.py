@@ -4,8 +4,8 @@ import os
 from . import schedule
 from .loop import RUNS
 
-TEACHER_GUIDANCE = float(os.environ.get("FEWSTEP_TEACHER_GUIDANCE", "3.0"))
-LCM_GUIDANCE = float(os.environ.get("FEWSTEP_LCM_GUIDANCE", "3.0"))
+TEACHER_GUIDANCE = float(os.environ.get("FEWSTEP_TEACHER_GUIDANCE", "4.0"))
+LCM_GUIDANCE = float(os.environ.get("FEWSTEP_LCM_GUIDANCE", "4.0"))
 
 
 def registry():
@@ -17,7 +17,7 @@ def registry():
                      "description": "Teacher: epsilon-prediction latent diffusion, classifier-free guidance. "
                                     "DDIM (trailing) for any step count; DDPM with 1000 steps from the same config."},
             eval=[("DDIMScheduler", n, TEACHER_GUIDANCE) for n in (1, 2, 4, 8, 16, 32, 50)]
-            + [("DDIMScheduler", 50, 1.0), ("DDPMScheduler", 1000, TEACHER_GUIDANCE)]),
+            + [("DDIMScheduler", 16, 1.0), ("DDIMScheduler", 16, 2.0), ("DDPMScheduler", 1000, TEACHER_GUIDANCE)]),
     }
     for n in (8, 4, 2, 1):
         p[f"fewstep-progressive-{n}"] = dict(

@@ -110,3 +110,25 @@ export function alignQuality(
     }),
   };
 }
+
+/** Evaluator scores of this session's runs: mean score per pipeline+sampler and step count. */
+export function scoredSeries(
+  runs: readonly RunResult[],
+  labelFor: (run: RunResult) => string,
+): Array<{ key: string; label: string; points: Array<[number, number]> }> {
+  const groups = new Map<string, { label: string; by: Map<number, number[]> }>();
+  for (const r of runs) {
+    if (typeof r.qualityScore !== 'number') continue;
+    const key = runKey(r);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { label: labelFor(r), by: new Map() }));
+    const list = g.by.get(r.params.steps) ?? [];
+    list.push(r.qualityScore);
+    g.by.set(r.params.steps, list);
+  }
+  return [...groups.entries()].map(([key, g]) => ({
+    key,
+    label: g.label,
+    points: [...g.by.entries()].map(([s, v]) => [s, v.reduce((a, b) => a + b, 0) / v.length] as [number, number]).sort((a, b) => a[0] - b[0]),
+  }));
+}

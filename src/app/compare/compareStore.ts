@@ -34,6 +34,11 @@ export interface CompareState {
   /** Cell key shown enlarged, or null. */
   enlarged: string | null;
   error: string | null;
+  /** models/evaluator/ status: unknown until checked; 'failed' when it is served but could not run. */
+  evaluator: 'unknown' | 'available' | 'missing' | 'failed';
+  evaluatorError: string | null;
+  /** Set when the evaluator could not score a prompt (outside its grammar). */
+  unscorablePrompt: string | null;
 }
 
 export const initialCompareState: CompareState = {
@@ -48,6 +53,9 @@ export const initialCompareState: CompareState = {
   runInfo: null,
   enlarged: null,
   error: null,
+  evaluator: 'unknown',
+  evaluatorError: null,
+  unscorablePrompt: null,
 };
 
 export const useCompareStore = create<CompareState>()(() => initialCompareState);

@@ -53,8 +53,9 @@ export function shortModelLabel(choice: Pick<ModelChoice, 'id' | 'name' | 'kind'
 }
 
 /**
- * One row per model with its own sampler; a DDIM model (the teacher) also gets a DDPM row, the ancestral sampler
- * it was trained with, so the grid shows what the deterministic sampler buys at low step counts.
+ * One row per model with its own sampler; a DDIM model (the teacher, not a progressive student) also gets a DDPM
+ * row, the ancestral sampler it was trained with, so the grid shows what the deterministic sampler buys at low
+ * step counts.
  */
 export function buildRows(models: readonly ModelWithDefaults[]): CompareRow[] {
   const sorted = [...models].sort((a, b) => modelRank(a.choice.id) - modelRank(b.choice.id));
@@ -76,7 +77,8 @@ export function buildRows(models: readonly ModelWithDefaults[]): CompareRow[] {
       });
     };
     add(own, '');
-    if (own === 'DDIMScheduler') add('DDPMScheduler', 'DDPMScheduler');
+    // Progressive students are distilled for DDIM at their own step count; DDPM there says nothing.
+    if (own === 'DDIMScheduler' && !/progressive/.test(choice.id)) add('DDPMScheduler', 'DDPMScheduler');
   }
   return rows;
 }
@@ -116,4 +118,13 @@ export async function fetchDefaults(baseUrl: string, fetcher: typeof fetch = fet
   } catch {
     return null;
   }
+}
+
+/** Step counts the slider offers when a model does not list its allowed ones. */
+const ANY_STEPS = Array.from({ length: 50 }, (_, i) => i + 1);
+
+/** The positions the steps slider snaps to: the model's allowed step counts, plus the current value if off-list. */
+export function sliderPositions(allowed: readonly number[] | null, current: number): number[] {
+  const base = allowed && allowed.length ? allowed : ANY_STEPS;
+  return [...new Set([...base, current])].filter((n) => Number.isInteger(n) && n >= 1).sort((a, b) => a - b);
 }

@@ -54,7 +54,8 @@ export function parseReport(json: unknown): ReportRow[] {
 }
 
 function pipelineLabel(p: string): string {
-  const s = p.replace(/^progressive-/, 'progressive ');
+  // report.json names shipped pipelines by model id ("fewstep-progressive-8"); the app's labels drop the prefix.
+  const s = p.replace(/^fewstep-/, '').replace(/^progressive-/, 'progressive ');
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 

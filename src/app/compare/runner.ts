@@ -7,8 +7,10 @@
  */
 import { isCancelled } from '../../engine/errors';
 import { getEngine, latestInteractiveId, whenInteractiveIdle } from '../engineBridge';
+import type { ProviderPreference } from '../../engine/protocol';
 import { useAppStore, type RunResult } from '../store';
 import { setCell, useCompareStore, type CellState } from './compareStore';
+import { scoreRun } from './scoring';
 import { buildColumns, buildRows, cellAllowed, cellKey, DEFAULT_COMPARE_STEPS, fetchDefaults, type CompareRow } from './plan';
 
 let stopRequested = false;
@@ -63,29 +65,18 @@ export async function runComparison(): Promise<void> {
     enlarged: null,
     runInfo: { prompt: settings.prompt, seed: settings.seed, provider: settings.provider, startedAt: performance.now(), finishedAt: null },
   });
-  const engine = getEngine();
   for (const row of rows) {
     if (stopRequested) break;
-    await whenInteractiveIdle();
-    const load = engine.request('load', {
-      model: { id: row.modelId, name: row.modelName, kind: 'url', baseUrl: row.baseUrl },
-      provider: settings.provider,
-      activate: false,
-    });
-    inFlight = load.id;
-    try {
-      await load.done;
-    } catch (e) {
-      if (stopRequested || isCancelled(e)) {
-        if (!stopRequested) stopRequested = true;
-        break;
-      }
+    const loaded = await loadRow(row, settings.provider);
+    if (loaded === 'stop') {
+      stopRequested = true;
+      break;
+    }
+    if (loaded !== 'ok') {
       for (const steps of cols) {
-        if (cellAllowed(row, steps)) setCell(cellKey(row.key, steps), { status: 'error', error: `Could not load ${row.modelName}: ${(e as Error).message}` });
+        if (cellAllowed(row, steps)) setCell(cellKey(row.key, steps), { status: 'error', error: `Could not load ${row.modelName}: ${loaded.error}` });
       }
       continue;
-    } finally {
-      inFlight = null;
     }
     for (const steps of cols) {
       if (stopRequested) break;
@@ -144,11 +135,14 @@ async function runCell(row: CompareRow, steps: number, settings: ReturnType<type
       };
       setCell(key, { status: 'done', run });
       useAppStore.setState((x) => ({ runs: [...x.runs.slice(-499), run] }));
+      // Not awaited: the engine queues the classifier behind the next cell's ORT calls.
+      void scoreRun(run, key);
       return;
     } catch (e) {
       if (isCancelled(e)) {
         // Superseded by the user's own generation: wait for it, then redo this cell. Anything else is a stop.
-        if (!stopRequested && latestInteractiveId() !== userBefore) continue;
+        // (A model load in the control panel also cancels the running generation.)
+        if (!stopRequested && (latestInteractiveId() !== userBefore || useAppStore.getState().loading !== null)) continue;
         stopRequested = true;
         setCell(key, { status: 'stopped' });
         return;
@@ -160,4 +154,64 @@ async function runCell(row: CompareRow, steps: number, settings: ReturnType<type
     }
   }
   setCell(key, { status: 'error', error: 'Interrupted repeatedly by other generations; run the grid again.' });
+}
+
+/**
+ * Re-runs one grid cell with per-step previews (decoded x0 after every step) for the enlarged view's filmstrip.
+ * Same params as the cell, so the final frame is the cell's image.
+ */
+export function previewCell(
+  row: CompareRow,
+  run: RunResult,
+  onFrame: (frame: { index: number; total: number; timestep: number; image: import('../../engine/protocol').RgbaImage }) => void,
+): { cancel: () => void; done: Promise<void> } {
+  const p = run.params;
+  const req = getEngine().request(
+    'generate',
+    {
+      modelId: row.modelId,
+      params: {
+        prompt: p.prompt,
+        negativePrompt: p.negativePrompt,
+        seed: p.seed,
+        steps: p.steps,
+        guidanceScale: p.guidanceScale,
+        ...(row.sampler ? { scheduler: row.sampler } : {}),
+        eta: p.eta,
+        rng: p.rng,
+        preview: true,
+      },
+    },
+    (ev) => {
+      if (ev.type === 'step' && ev.step.preview) onFrame({ index: ev.step.index, total: ev.step.total, timestep: ev.step.timestep, image: ev.step.preview });
+    },
+  );
+  return {
+    cancel: () => void getEngine().request('cancel', { target: req.id }).done,
+    done: req.done.then(() => undefined),
+  };
+}
+
+/** Adds a row's pipeline to the engine pool without activating it; a load the user starts meanwhile wins, then we retry. */
+async function loadRow(row: CompareRow, provider: ProviderPreference): Promise<'ok' | 'stop' | { error: string }> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    await whenInteractiveIdle();
+    if (stopRequested) return 'stop';
+    const load = getEngine().request('load', {
+      model: { id: row.modelId, name: row.modelName, kind: 'url', baseUrl: row.baseUrl },
+      provider,
+      activate: false,
+    });
+    inFlight = load.id;
+    try {
+      await load.done;
+      return 'ok';
+    } catch (e) {
+      if (!isCancelled(e)) return { error: (e as Error).message };
+      if (stopRequested || useAppStore.getState().loading === null) return 'stop';
+    } finally {
+      inFlight = null;
+    }
+  }
+  return { error: 'interrupted repeatedly by other model loads' };
 }

@@ -1,5 +1,6 @@
 import { cancelAll, generate, loadModel } from '../engineBridge';
 import { updateSettings, useAppStore } from '../store';
+import { StepsSlider } from './StepsSlider';
 
 const SAMPLERS: Array<[string, string]> = [
   ['', "Model's own"],
@@ -16,6 +17,7 @@ export function ControlPanel() {
   const loaded = useAppStore((s) => s.loaded);
   const loading = useAppStore((s) => s.loading);
   const running = useAppStore((s) => s.running);
+  const showPreviews = useAppStore((s) => s.showPreviews);
   const busy = loading !== null;
   return (
     <form
@@ -71,20 +73,7 @@ export function ControlPanel() {
           Random
         </button>
       </div>
-      <label>
-        Steps: <output data-testid="steps-value">{settings.steps}</output>
-        <input
-          data-testid="steps"
-          type="number"
-          min={1}
-          max={1000}
-          value={settings.steps}
-          onChange={(e) => {
-            const v = Number(e.target.value);
-            if (Number.isInteger(v) && v >= 1 && v <= 1000) updateSettings({ steps: v });
-          }}
-        />
-      </label>
+      <StepsSlider />
       <label>
         Guidance scale
         <input
@@ -102,7 +91,15 @@ export function ControlPanel() {
       </label>
       <label>
         Sampler
-        <select data-testid="sampler" value={settings.sampler} onChange={(e) => updateSettings({ sampler: e.target.value })}>
+        <select
+          data-testid="sampler"
+          value={settings.sampler}
+          onChange={(e) => {
+            updateSettings({ sampler: e.target.value });
+            // Live like the slider: the new sampler's image replaces the old one (latest wins).
+            if (loaded && !busy) void generate();
+          }}
+        >
           {SAMPLERS.map(([v, l]) => (
             <option key={v} value={v}>
               {l}
@@ -125,6 +122,15 @@ export function ControlPanel() {
           <option value="webgpu">WebGPU</option>
           <option value="wasm">WASM (CPU)</option>
         </select>
+      </label>
+      <label className="check" title="Decode each step's predicted clean image (x0). Costs one VAE decode per step.">
+        <input
+          type="checkbox"
+          data-testid="show-previews"
+          checked={showPreviews}
+          onChange={(e) => useAppStore.setState({ showPreviews: e.target.checked, ...(e.target.checked ? {} : { previews: null }) })}
+        />
+        Show per-step previews (x0 filmstrip)
       </label>
       <div className="row">
         <button type="submit" data-testid="generate" disabled={!loaded || busy}>

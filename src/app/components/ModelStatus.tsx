@@ -1,3 +1,5 @@
+import type { LoadProgress } from '../../engine/protocol';
+import { cancelAll } from '../engineBridge';
 import { useAppStore } from '../store';
 
 /** Execution-provider badge, load progress and load errors. */
@@ -22,10 +24,11 @@ export function ModelStatus() {
               ? `file ${Math.min(p.filesDone + 1, p.filesTotal)}/${p.filesTotal} ${p.file} ${formatBytes(p.loaded)}${p.total ? ` / ${formatBytes(p.total)}` : ''}`
               : `creating session ${p.sessionsDone + 1}/${p.sessionsTotal} (${p.file})`
             : 'starting…'}
-          <progress
-            max={1}
-            value={p ? (p.phase === 'fetch' ? p.filesDone / (p.filesTotal + p.sessionsTotal) : (p.filesTotal + p.sessionsDone) / (p.filesTotal + p.sessionsTotal)) : 0}
-          />
+          <progress max={1} value={loadFraction(p)} />
+          <span data-testid="load-eta">{loadEta(loadFraction(p), performance.now() - loading.startedAt)}</span>
+          <button type="button" data-testid="cancel-load" onClick={cancelAll} title="Stop loading (the previous model stays)">
+            Cancel
+          </button>
         </div>
       )}
       {loadError && (
@@ -37,6 +40,20 @@ export function ModelStatus() {
       )}
     </div>
   );
+}
+
+/** Share of the load done: files read, then sessions created (each counts as one step). */
+export function loadFraction(p: LoadProgress | null | undefined): number {
+  if (!p) return 0;
+  const steps = p.filesTotal + p.sessionsTotal;
+  return p.phase === 'fetch' ? p.filesDone / steps : (p.filesTotal + p.sessionsDone) / steps;
+}
+
+/** "~12 s left" from the elapsed time and the share done; empty until the estimate means something. */
+export function loadEta(fraction: number, elapsedMs: number): string {
+  if (fraction < 0.05 || fraction >= 1 || elapsedMs < 500) return '';
+  const left = (elapsedMs * (1 - fraction)) / fraction / 1000;
+  return left < 60 ? `~${Math.ceil(left)} s left` : `~${Math.ceil(left / 60)} min left`;
 }
 
 export function formatBytes(n: number): string {

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { isCompleteRecord, pngChunksFor, recordFromChunks } from '../../export/metadata';
+import { decodePngSize, encodePngSync, readTextChunks } from '../../export/png';
+import { parseCsvObjects, runsToCsv, runsToJson } from '../../export/runs';
+import { fakeRun } from './testRuns';
+import { breakdownOf, settingsFromRecord, stagesOf, toGenerationRecord, toRunRecord } from './records';
+
+describe('run records', () => {
+  it('splits latency into stages with a non-negative overhead', () => {
+    const run = fakeRun({ steps: 4 });
+    const s = stagesOf(run.result.timings);
+    expect(s).toEqual({ tokenize: 1, textEncoder: 10, unet: 80, scheduler: 2, vae: 15, readback: 2, overhead: expect.closeTo(3, 6) });
+    expect(breakdownOf(run.result.timings)).toEqual({ textEncoder: 11, unet: 80, scheduler: 2, vae: 17, overhead: expect.closeTo(3, 6) });
+    expect(stagesOf({ ...run.result.timings, totalMs: 1 }).overhead).toBe(0);
+  });
+
+  it('CSV rows match the runs (steps, seed, sampler, latency, stages, prompt with comma/quote/newline)', () => {
+    const runs = [fakeRun({ steps: 1 }), fakeRun({ steps: 8, schedulerClass: 'DDPMScheduler', rowLabel: 'Teacher · DDPM', source: 'grid' })];
+    const rows = parseCsvObjects(runsToCsv(runs.map(toRunRecord)));
+    expect(rows).toHaveLength(2);
+    rows.forEach((row, i) => {
+      const run = runs[i];
+      expect(row.id).toBe(run.requestId);
+      expect(Number(row.steps)).toBe(run.params.steps);
+      expect(Number(row.seed)).toBe(1234);
+      expect(row.prompt).toBe(run.params.prompt);
+      expect(Number(row.totalMs)).toBeCloseTo(run.result.timings.totalMs, 2);
+      expect(Number(row.unetMs)).toBeCloseTo(20 * run.params.steps, 2);
+      expect(row.executionProvider).toBe('wasm');
+    });
+    expect(rows[1].sampler).toBe('DDPM');
+    expect(rows[1].pipeline).toBe('Teacher · DDPM');
+    expect(rows[0].pipeline).toBe('Fewstep teacher · DDIM');
+    const json = JSON.parse(runsToJson(runs.map(toRunRecord)));
+    expect(json.runs.map((r: { steps: number }) => r.steps)).toEqual([1, 8]);
+    expect(json.runs[1].stages.unet).toBe(160);
+  });
+
+  it('an exported PNG carries parameters + fewstep chunks that restore prompt, seed, steps, sampler, model', () => {
+    const run = fakeRun({ steps: 8, schedulerClass: 'DDPMScheduler', provider: 'webgpu' });
+    const record = toGenerationRecord(run);
+    expect(isCompleteRecord(record)).toBe(true);
+    const png = encodePngSync(run.result.image.data, 8, 6, { text: pngChunksFor(record) });
+    expect(decodePngSize(png)).toEqual({ width: 8, height: 6 });
+    const chunks = readTextChunks(png);
+    expect(chunks.parameters).toContain('Steps: 8, Sampler: DDPM, CFG scale: 7.5, Seed: 1234, Size: 8x6, Model: Fewstep teacher');
+    const json = JSON.parse(chunks.fewstep);
+    expect(json).toMatchObject({ executionProvider: 'webgpu', steps: 8, sampler: 'DDPMScheduler', latencyMs: run.result.timings.totalMs });
+    const back = recordFromChunks(chunks)!;
+    const { patch, modelFound, notes } = settingsFromRecord(back, [{ id: 'fewstep-teacher', name: 'Fewstep teacher' }]);
+    expect(patch).toMatchObject({ prompt: run.params.prompt, seed: 1234, steps: 8, sampler: 'DDPMScheduler', guidanceScale: 7.5, modelId: 'fewstep-teacher' });
+    expect(modelFound).toBe(true);
+    expect(notes).toEqual([]);
+    // Only the parameters text (another UI's PNG): still restores the core settings.
+    const fromText = settingsFromRecord(recordFromChunks({ parameters: chunks.parameters })!, []);
+    expect(fromText.patch).toMatchObject({ prompt: run.params.prompt, seed: 1234, steps: 8, sampler: 'DDPMScheduler' });
+    expect(fromText.modelFound).toBe(false);
+    expect(fromText.notes[0]).toContain('fewstep-teacher');
+  });
+
+  it('drops out-of-range values and unknown samplers from an imported record', () => {
+    const { patch, notes } = settingsFromRecord({ prompt: 'x', seed: 2 ** 40, steps: 0, sampler: 'KarrasVe', guidanceScale: 99 }, []);
+    expect(patch).toEqual({ prompt: 'x', negativePrompt: '' });
+    expect(notes[0]).toContain('KarrasVe');
+  });
+});

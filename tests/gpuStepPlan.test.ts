@@ -1,0 +1,78 @@
+/**
+ * The GPU step kernel's CPU reference (src/engine/gpu/stepPlan.ts) against the scheduler module, which stays the
+ * reference implementation: same prevSample (float32 tolerance), same model-input scaling, same noise draws.
+ */
+import { describe, expect, it } from 'vitest';
+import { applyStepCpu, GPU_STEP_CLASSES, stepPlan } from '../src/engine/gpu/stepPlan';
+import { cfgCombine, createGaussianRng, schedulerFromConfig } from '../src/schedulers';
+
+const SD = { num_train_timesteps: 1000, beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear' };
+const CASES: Array<{ name: string; config: Record<string, unknown>; steps: number[]; eta?: number }> = [
+  { name: 'DDIM trailing eps', config: { ...SD, _class_name: 'DDIMScheduler', timestep_spacing: 'trailing', steps_offset: 1, clip_sample: false }, steps: [1, 2, 4, 50] },
+  { name: 'DDIM trailing v', config: { ...SD, _class_name: 'DDIMScheduler', timestep_spacing: 'trailing', prediction_type: 'v_prediction', clip_sample: false }, steps: [1, 2, 8] },
+  { name: 'DDIM leading sample clip', config: { _class_name: 'DDIMScheduler', prediction_type: 'sample', clip_sample: true, set_alpha_to_one: false }, steps: [3, 10] },
+  { name: 'DDIM eta 0.7', config: { ...SD, _class_name: 'DDIMScheduler', clip_sample: false }, steps: [5], eta: 0.7 },
+  { name: 'DDPM eps clip', config: { ...SD, _class_name: 'DDPMScheduler', clip_sample: true }, steps: [10, 1000] },
+  { name: 'DDPM v fixed_large', config: { _class_name: 'DDPMScheduler', prediction_type: 'v_prediction', variance_type: 'fixed_large', clip_sample: false }, steps: [7] },
+  { name: 'Euler trailing eps (turbo)', config: { ...SD, _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'trailing' }, steps: [1, 2, 4] },
+  { name: 'Euler linspace v', config: { ...SD, _class_name: 'EulerDiscreteScheduler', prediction_type: 'v_prediction' }, steps: [6] },
+  { name: 'Euler karras sample', config: { ...SD, _class_name: 'EulerDiscreteScheduler', prediction_type: 'sample', use_karras_sigmas: true }, steps: [5] },
+  { name: 'LCM eps', config: { ...SD, _class_name: 'LCMScheduler', original_inference_steps: 50 }, steps: [1, 2, 4, 8] },
+  { name: 'LCM v clip', config: { ...SD, _class_name: 'LCMScheduler', prediction_type: 'v_prediction', clip_sample: true }, steps: [3] },
+];
+
+function maxRelErr(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  return m;
+}
+
+describe.each(CASES)('GPU step plan: $name', ({ config, steps, eta }) => {
+  it.each(steps)('%i steps: kernel reference == scheduler.step, scaling and noise draws agree', (n) => {
+    const ref = schedulerFromConfig(config);
+    ref.setTimesteps(n);
+    const plan = stepPlan(ref, { eta });
+    expect(plan.map((p) => p.timestep)).toEqual([...ref.timesteps]);
+    const rng = createGaussianRng(1);
+    const len = 256;
+    let x: Float32Array = rng.randn(len).map((v) => v * ref.initNoiseSigma);
+    for (let i = 0; i < plan.length; i++) {
+      const t = ref.timesteps[i];
+      const needs = ref.needsNoise(t, { eta });
+      expect(plan[i].noise).toBe(needs);
+      const scaled = ref.scaleModelInput(x, t);
+      const mine = x.map((v) => Math.fround(v * Math.fround(plan[i].inScale)));
+      expect(maxRelErr(mine, scaled)).toBeLessThan(1e-6);
+      const m = rng.randn(len);
+      const noise = needs ? rng.randn(len) : null;
+      const expected = ref.step(m, t, x, noise ? { noise, eta } : { eta }).prevSample;
+      const got = applyStepCpu(plan[i], { x, out: m, noise });
+      expect(maxRelErr(got, expected)).toBeLessThan(2e-5);
+      x = expected;
+    }
+  });
+});
+
+describe('GPU step plan: CFG folded into the kernel', () => {
+  it('uncond + g (cond - uncond) then step == cfgCombine then scheduler.step', () => {
+    const ref = schedulerFromConfig({ ...SD, _class_name: 'DDIMScheduler', timestep_spacing: 'trailing', clip_sample: false });
+    ref.setTimesteps(4);
+    const [k] = stepPlan(ref);
+    const rng = createGaussianRng(3);
+    const x = rng.randn(64);
+    const u = rng.randn(64);
+    const c = rng.randn(64);
+    const out = new Float32Array(128);
+    out.set(u, 0);
+    out.set(c, 64);
+    const expected = ref.step(cfgCombine(u, c, 7.5), ref.timesteps[0], x).prevSample;
+    expect(maxRelErr(applyStepCpu(k, { x, out, guidance: 7.5 }), expected)).toBeLessThan(2e-5);
+  });
+
+  it('covers the classes the GPU loop claims and rejects the others', () => {
+    expect([...GPU_STEP_CLASSES].sort()).toEqual(['DDIMScheduler', 'DDPMScheduler', 'EulerDiscreteScheduler', 'LCMScheduler']);
+    const ea = schedulerFromConfig({ _class_name: 'EulerAncestralDiscreteScheduler' });
+    ea.setTimesteps(2);
+    expect(() => stepPlan(ea)).toThrow(/No GPU step port/);
+  });
+});
