@@ -291,7 +291,7 @@ export class Pipeline {
     const sessions: Sessions = { textEncoder: handles[0], unet: handles[1], vae: handles[2] };
     const latentShape = resolveLatentShape(layout, sessions);
     checkComponentsFit(layout, sessions, latentShape);
-    const imageSize = resolveImageSize(layout, latentShape);
+    const imageSize = resolveImageSize(layout, latentShape, sessions.vae);
     const io: ModelInfo['io'] = {};
     for (const [k, s] of Object.entries(sessions)) {
       io[k] = { inputs: [...s.inputs.values()].map((v) => `${v.name}: ${v.type}[${v.shape.join(',')}]`), outputs: [...s.outputs.keys()] };
@@ -688,7 +688,11 @@ function numOr(a: unknown, b: unknown, fallback: number): number {
   return fallback;
 }
 
-function resolveImageSize(layout: ModelLayout, latent: number[]): [number, number] {
+/** [width, height]: the VAE decoder's declared output size when fixed, else diffusers' 2^(blocks-1) upsampling. */
+function resolveImageSize(layout: ModelLayout, latent: number[], vae?: SessionHandle): [number, number] {
+  const out = vae ? [...vae.outputs.values()][0] : undefined;
+  const [h, w] = [out?.shape[2], out?.shape[3]];
+  if (typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0) return [w, h];
   const blocks = layout.vaeConfig.block_out_channels;
   const factor = Array.isArray(blocks) && blocks.length > 0 ? 2 ** (blocks.length - 1) : 8;
   return [latent[3] * factor, latent[2] * factor];

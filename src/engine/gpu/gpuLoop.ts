@@ -336,17 +336,9 @@ export class GpuLoop {
     let vOuts: Record<string, OrtTensor>;
     let pixBuf = b.vaeOut;
     let dims = [1, 3, h, w];
-    let pre: Record<string, OrtTensor> | null = null;
-    if (this.preallocate) {
-      try {
-        pre = await vae.runTensors(vFeeds, { [vOut]: gpuTensor(b.vaeOut, 'float32', dims) });
-      } catch {
-        pre = null; // e.g. the decoder's output size differs from imageSize: let ORT allocate it
-      }
-    }
-    if (pre) {
-      vOuts = pre;
-    } else {
+    // NOTE: the decoder's output is not pre-allocated: its size is only known for sure from the graph's result
+    // (a pre-allocated output of the wrong size makes ORT fail the run), and it is one buffer per image.
+    {
       vOuts = await vae.runTensors(vFeeds);
       pixBuf = vOuts[vOut].gpuBuffer as unknown as GPUBuffer;
       dims = [...vOuts[vOut].dims];
