@@ -81,7 +81,11 @@ for (const entry of catalog.models) {
   const vae = await readJson(join(dir, 'vae_decoder', 'config.json'));
   if (unet?.sample_size) {
     const latent = Array.isArray(unet.sample_size) ? unet.sample_size : [unet.sample_size, unet.sample_size];
-    const scale = Array.isArray(vae?.block_out_channels) ? 2 ** (vae.block_out_channels.length - 1) : 8;
+    // Our own VAE's config records the image size (sample_size); diffusers exports follow 2^(blocks-1).
+    const scale =
+      typeof vae?.sample_size === 'number' && vae.sample_size / latent[0] === 8
+        ? 8
+        : Array.isArray(vae?.block_out_channels) ? 2 ** (vae.block_out_channels.length - 1) : 8;
     entry.latentSize = { width: latent[1], height: latent[0], channels: unet.in_channels ?? vae?.latent_channels ?? 4 };
     entry.resolution = { width: latent[1] * scale, height: latent[0] * scale };
     if (scale !== 8) warnings.push(`${entry.id}: VAE scale factor is ${scale}, not 8; validateCatalog expects 8 (update catalog.ts if intended)`);
