@@ -23,9 +23,9 @@ test('GPU-resident loop: same image as the CPU loop, one readback per image', as
   const cfg = pick('fewstep-teacher', 'fixture-tiny');
   const euler = pick('fewstep-turbo', 'fixture-tiny');
   const configs: BenchConfig[] = [];
-  if (lcm) configs.push({ key: 'lcm', pipelineId: lcm.id, label: lcm.id, role: 'lcm', scheduler: 'LCMScheduler', steps: 3, guidanceScale: null });
-  if (cfg) configs.push({ key: 'ddim-cfg', pipelineId: cfg.id, label: cfg.id, role: 'teacher', scheduler: 'DDIMScheduler', steps: 2, guidanceScale: 3 });
-  if (euler) configs.push({ key: 'euler', pipelineId: euler.id, label: euler.id, role: 'turbo', scheduler: 'EulerDiscreteScheduler', steps: 2, guidanceScale: 0 });
+  if (lcm) configs.push({ key: 'lcm', pipelineId: lcm.id, label: lcm.id, role: 'lcm', scheduler: 'LCMScheduler', steps: 2, guidanceScale: null });
+  if (cfg) configs.push({ key: 'ddim-cfg', pipelineId: cfg.id, label: cfg.id, role: 'teacher', scheduler: 'DDIMScheduler', steps: 1, guidanceScale: 3 });
+  if (euler) configs.push({ key: 'euler', pipelineId: euler.id, label: euler.id, role: 'turbo', scheduler: 'EulerDiscreteScheduler', steps: 1, guidanceScale: 0 });
   expect(configs.length).toBeGreaterThan(0);
 
   const rows: BenchRow[] = await page.evaluate(
