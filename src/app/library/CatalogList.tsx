@@ -154,7 +154,7 @@ function DownloadView({ id, d }: { id: string; d: DownloadState }) {
           <summary>Files</summary>
           <ul>
             {files.map(([path, f]) => (
-              <li key={path} data-testid={`download-file-${id}-${path}`} data-status={f.status}>
+              <li key={path} data-testid={`download-file-${id}-${path}`} data-status={f.status} data-loaded={f.loaded}>
                 <code>{path}</code> {f.status === 'cached' ? 'already stored' : `${formatBytes(f.loaded)} / ${formatBytes(f.total)}`}{' '}
                 <progress max={Math.max(1, f.total)} value={f.loaded} />
               </li>
