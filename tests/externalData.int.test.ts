@@ -4,32 +4,20 @@
  * the original. Skipped when no Python with `onnx` is available (PYTHON, else /usr/bin/python3).
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineHandler } from '../src/engine/handler';
 import { configureOrt } from '../src/engine/ort';
 import type { EngineEvent, Request } from '../src/engine/protocol';
-import { fixtureDir } from './modelDirs';
+import { filesOf, fixtureDir } from './modelDirs';
 
 const PY = process.env.PYTHON || '/usr/bin/python3';
 const src = fixtureDir('tiny');
 const hasOnnx = !!src && existsSync(PY) && spawnSync(PY, ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0;
 let dir = '';
 
-function filesOf(root: string): Array<{ path: string; blob: Blob }> {
-  const out: Array<{ path: string; blob: Blob }> = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push({ path: relative(root, p).split('\\').join('/'), blob: new Blob([readFileSync(p)]) });
-    }
-  };
-  walk(root);
-  return out;
-}
 
 beforeAll(() => {
   configureOrt({ numThreads: 1 });

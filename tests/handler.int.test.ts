@@ -2,28 +2,16 @@
  * The worker's message handler driven with a fake post (no real Worker): exact event envelopes, the model pool,
  * latest-wins generation, cancellation, and a failed load that leaves the loaded model working.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EngineHandler } from '../src/engine/handler';
 import { configureOrt } from '../src/engine/ort';
 import type { EngineEvent, ModelRef, Request } from '../src/engine/protocol';
-import { fixtureDir, shippedModelDirs } from './modelDirs';
+import { filesOf, fixtureDir, shippedModelDirs } from './modelDirs';
 
 const dir = shippedModelDirs().find((d) => d.endsWith('fewstep-turbo')) ?? fixtureDir('tiny') ?? shippedModelDirs()[0];
 
-function filesOf(root: string): Array<{ path: string; blob: Blob }> {
-  const out: Array<{ path: string; blob: Blob }> = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push({ path: relative(root, p).split('\\').join('/'), blob: new Blob([readFileSync(p)]) });
-    }
-  };
-  walk(root);
-  return out;
-}
 
 function harness() {
   const events: EngineEvent[] = [];

@@ -1,6 +1,6 @@
 /** Test helpers: find model folders on disk and read them as a ModelSource (Node has no fetch for file://). */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { EngineError } from '../src/engine/errors';
 import type { ModelSource, ReadOptions } from '../src/engine/source';
 
@@ -34,4 +34,18 @@ export function shippedModelDirs(): string[] {
 export function fixtureDir(name = 'tiny'): string | null {
   const d = join(ROOT, 'fixtures/generated', name);
   return existsSync(join(d, 'model_index.json')) ? d : null;
+}
+
+/** Every file under a pipeline folder as {path relative to it, Blob}: a ModelRef of kind 'files'. */
+export function filesOf(root: string): Array<{ path: string; blob: Blob }> {
+  const out: Array<{ path: string; blob: Blob }> = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push({ path: relative(root, p).split('\\').join('/'), blob: new Blob([readFileSync(p)]) });
+    }
+  };
+  walk(root);
+  return out;
 }

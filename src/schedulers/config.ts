@@ -222,3 +222,10 @@ export function checkScheduleLength(cls: string, timesteps: readonly number[], n
     );
   }
 }
+
+/** Discrete-time schedulers (DDPM, DDIM, LCM) index alphas_cumprod by timestep: it must be an integer in [0, T). */
+export function checkIntegerTimestep(cls: string, where: string, t: number, T: number): void {
+  if (!Number.isInteger(t) || t < 0 || t >= T) {
+    throw new SchedulerError('SCHEDULER_INVALID_TIMESTEPS', `${cls}.${where}: timestep must be an integer in [0, ${T - 1}], got ${t}.`);
+  }
+}

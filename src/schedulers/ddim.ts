@@ -2,7 +2,7 @@
  * DDIM: Song, Meng & Ermon 2021, "Denoising Diffusion Implicit Models" (arXiv:2010.02502).
  * Matches diffusers' DDIMScheduler (scheduling_ddim.py), including its quirk prev_t = t - T // N.
  */
-import { checkSameLength, checkScheduleLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, takeNoise, type ConfigSpec } from './config';
+import { checkIntegerTimestep, checkSameLength, checkScheduleLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, takeNoise, type ConfigSpec } from './config';
 import { SchedulerError } from './errors';
 import { makeAlphasCumprod, spacedTimesteps } from './schedule';
 import type { CommonConfig, Scheduler, SetTimestepsOptions, StepOptions, StepResult } from './types';
@@ -66,11 +66,7 @@ export function createDDIMScheduler(rawConfig: Record<string, unknown> = {}): Sc
   let timesteps: readonly number[] = Object.freeze([]);
   let numInferenceSteps: number | null = null;
 
-  function checkTimestep(where: string, t: number): void {
-    if (!Number.isInteger(t) || t < 0 || t >= T) {
-      throw new SchedulerError('SCHEDULER_INVALID_TIMESTEPS', `${CLS}.${where}: timestep must be an integer in [0, ${T - 1}], got ${t}.`);
-    }
-  }
+  const checkTimestep = (where: string, t: number): void => checkIntegerTimestep(CLS, where, t, T);
 
   return {
     className: CLS,

@@ -2,7 +2,7 @@
  * DDPM: Ho, Jain & Abbeel 2020, "Denoising Diffusion Probabilistic Models" (arXiv:2006.11239), ancestral sampling
  * with skipped steps. Matches diffusers' DDPMScheduler (scheduling_ddpm.py).
  */
-import { checkSameLength, checkScheduleLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, takeNoise, type ConfigSpec } from './config';
+import { checkIntegerTimestep, checkSameLength, checkScheduleLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, takeNoise, type ConfigSpec } from './config';
 import { SchedulerError } from './errors';
 import { makeAlphasCumprod, spacedTimesteps } from './schedule';
 import type { CommonConfig, Scheduler, SetTimestepsOptions, StepOptions, StepResult } from './types';
@@ -79,11 +79,7 @@ export function createDDPMScheduler(rawConfig: Record<string, unknown> = {}): Sc
     return idx === timesteps.length - 1 ? -1 : timesteps[idx + 1];
   }
 
-  function checkTimestep(where: string, t: number): void {
-    if (!Number.isInteger(t) || t < 0 || t >= T) {
-      throw new SchedulerError('SCHEDULER_INVALID_TIMESTEPS', `${CLS}.${where}: timestep must be an integer in [0, ${T - 1}], got ${t}.`);
-    }
-  }
+  const checkTimestep = (where: string, t: number): void => checkIntegerTimestep(CLS, where, t, T);
 
   return {
     className: CLS,

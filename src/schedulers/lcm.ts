@@ -2,7 +2,7 @@
  * LCM: Luo et al. 2023, "Latent Consistency Models" (arXiv:2310.04378), multistep consistency sampling
  * (Algorithm 1). Matches diffusers' LCMScheduler (scheduling_lcm.py).
  */
-import { checkSameLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, takeNoise, type ConfigSpec } from './config';
+import { checkIntegerTimestep, checkSameLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, takeNoise, type ConfigSpec } from './config';
 import { SchedulerError } from './errors';
 import { linspace, makeAlphasCumprod } from './schedule';
 import { StepCursor } from './state';
@@ -82,11 +82,7 @@ export function createLCMScheduler(rawConfig: Record<string, unknown> = {}): Sch
   let timesteps: readonly number[] = Object.freeze([]);
   let numInferenceSteps: number | null = null;
 
-  function checkTimestep(where: string, t: number): void {
-    if (!Number.isInteger(t) || t < 0 || t >= T) {
-      throw new SchedulerError('SCHEDULER_INVALID_TIMESTEPS', `${CLS}.${where}: timestep must be an integer in [0, ${T - 1}], got ${t}.`);
-    }
-  }
+  const checkTimestep = (where: string, t: number): void => checkIntegerTimestep(CLS, where, t, T);
 
   return {
     className: CLS,
