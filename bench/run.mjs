@@ -16,6 +16,7 @@
  * Options (defaults chosen so a run fits in 10 minutes on this 2-core CPU-only machine, where WebGPU is SwiftShader:
  * seconds per VAE run; see bench/README.md):
  *   --provider wasm|webgpu|both (both)   --runs N timed runs per row (5)   --warmup N (1)
+ *   --min-time-ms N   fast rows get more timed runs (up to --max-runs, 30) until about N ms are timed (1000; 0 = off)
  *   --pipelines a,b   only these pipeline ids (fixture ids: fixture-tiny, fixture-tiny-lcm)
  *   --steps 1,2,4     only these step counts (on WebGPU the default is one row: LCM 2 steps)
  *   --ddpm / --no-ddpm   teacher DDPM-1000 row (default: on for wasm only)   --ddpm-runs N (1)
@@ -42,7 +43,7 @@ function parseArgs(argv) {
   const o = {
     provider: 'both', runs: 5, warmup: 1, pipelines: [], steps: [], ddpm: null, memory: 300,
     slider: 20, cold: true, table: true, rebuild: false, build: true, port: 4188, memoryChunk: 10,
-    memoryWebgpu: 20, sliderWebgpu: 4, ddpmRuns: 1, webgpuSteps: [],
+    memoryWebgpu: 20, sliderWebgpu: 4, ddpmRuns: 1, webgpuSteps: [], minTimeMs: 1000, maxRuns: 30,
   };
   const list = (v) => (v ? String(v).split(',').map((s) => s.trim()).filter(Boolean) : []);
   for (let i = 0; i < argv.length; i++) {
@@ -63,11 +64,13 @@ function parseArgs(argv) {
       case '--memory-webgpu': o.memoryWebgpu = Number(val()); break;
       case '--slider-webgpu': o.sliderWebgpu = Number(val()); break;
       case '--ddpm-runs': o.ddpmRuns = Number(val()); break;
+      case '--min-time-ms': o.minTimeMs = Number(val()); break;
+      case '--max-runs': o.maxRuns = Number(val()); break;
       case '--no-table': o.table = false; break;
       case '--rebuild': o.rebuild = true; break;
       case '--no-build': o.build = false; break;
       case '--port': o.port = Number(val()); break;
-      case '--quick': Object.assign(o, { runs: 2, warmup: 1, memory: 30, memoryWebgpu: 4, slider: 4, sliderWebgpu: 2, ddpm: false }); break;
+      case '--quick': Object.assign(o, { runs: 2, minTimeMs: 0, warmup: 1, memory: 30, memoryWebgpu: 4, slider: 4, sliderWebgpu: 2, ddpm: false }); break;
       case '-h': case '--help':
         console.log(readHelp());
         process.exit(0);
@@ -346,7 +349,7 @@ async function providerSession(browser, url, provider, opts) {
     const normal = chosen.filter((c) => c.scheduler !== 'DDPMScheduler');
     const long = chosen.filter((c) => c.scheduler === 'DDPMScheduler');
     log(`${provider}: ${chosen.length} configurations over ${[...new Set(chosen.map((c) => c.pipelineId))].join(', ')}; ${opts.runs} timed runs after ${opts.warmup} warm-up`);
-    const rows = await page.evaluate(([p, c, o]) => window.__fewstepBench.run(p, c, o), [pipelines, normal, { provider, runs: opts.runs, warmup: opts.warmup, bare: true }]);
+    const rows = await page.evaluate(([p, c, o]) => window.__fewstepBench.run(p, c, o), [pipelines, normal, { provider, runs: opts.runs, warmup: opts.warmup, bare: true, minTimedMs: opts.minTimeMs, maxRuns: opts.maxRuns }]);
     if (long.length) {
       process.stderr.write('\n');
       log(`${provider}: DDPM 1000-step row: ${opts.ddpmRuns} timed run(s), no warm-up (sessions are warm), no bare loop`);

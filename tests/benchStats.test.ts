@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMs, growth, median, percentile, ratio, summarize } from '../src/app/bench/stats';
+import { formatMs, growth, median, percentile, ratio, roundsFor, summarize } from '../src/app/bench/stats';
 
 describe('bench statistics', () => {
   it('median of odd and even counts, order-independent', () => {
@@ -44,5 +44,15 @@ describe('bench statistics', () => {
 
   it('formats ms with a range', () => {
     expect(formatMs({ median: 12.345, min: 11, max: 1500 })).toBe('12.35 (11.00-1500)');
+  });
+
+  it('adds timed rounds to fast rows only, up to the cap', () => {
+    expect(roundsFor(5, 20, {})).toBe(5); // minTimedMs off
+    expect(roundsFor(5, 20, { minTimedMs: 1000 })).toBe(30); // 50 wanted, capped at 30
+    expect(roundsFor(5, 100, { minTimedMs: 1000 })).toBe(10);
+    expect(roundsFor(5, 100, { minTimedMs: 1000, maxRuns: 8 })).toBe(8);
+    expect(roundsFor(5, 900, { minTimedMs: 1000 })).toBe(5); // slow rows keep the minimum
+    expect(roundsFor(5, 0, { minTimedMs: 1000 })).toBe(5); // no warm-up timing
+    expect(roundsFor(40, 1, { minTimedMs: 1000, maxRuns: 30 })).toBe(40); // never fewer than asked
   });
 });

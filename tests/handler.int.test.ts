@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EngineHandler } from '../src/engine/handler';
+import { EngineHandler, STEP_EVENT_INTERVAL_MS } from '../src/engine/handler';
 import { configureOrt } from '../src/engine/ort';
 import type { EngineEvent, ModelRef, Request } from '../src/engine/protocol';
 import { filesOf, fixtureDir, shippedModelDirs } from './modelDirs';
@@ -51,7 +51,26 @@ describe('EngineHandler', () => {
     if (res?.type !== 'result') return;
     expect(res.modelId).toBe('m1');
     expect(res.provider).toBe('wasm');
-    expect(h.events.filter((e) => e.id === 'G1' && e.type === 'step').map((e) => (e as { step: { index: number } }).step.index)).toEqual([0, 1]);
+    // Step events are throttled progress hints: the first step, never the last (the result follows at once)...
+    const stepsOf = (id: string) => h.events.filter((e) => e.id === id && e.type === 'step').map((e) => (e as { step: { index: number } }).step.index);
+    expect(stepsOf('G1')).toEqual([0]);
+    // ...but every step that carries a preview frame is posted.
+    await h.handler.handle({ id: 'G2', type: 'generate', params: { prompt: 'a blue square', seed: 1, steps: 3, guidanceScale: 0, preview: true } } as Request);
+    expect(h.final('G2')?.type).toBe('result');
+    expect(stepsOf('G2')).toEqual([0, 1, 2]);
+  });
+
+  it('throttles step events on long generations to one per STEP_EVENT_INTERVAL_MS after the first', async () => {
+    const h = harness();
+    await h.handler.handle({ id: 'L', type: 'load', model: model('m'), provider: 'wasm' } as Request);
+    await h.handler.handle({ id: 'G', type: 'generate', params: { prompt: 'x', seed: 3, steps: 20, guidanceScale: 0, scheduler: 'DDIMScheduler' } } as Request);
+    const res = h.final('G');
+    expect(res?.type).toBe('result');
+    if (res?.type !== 'result') return;
+    const steps = h.events.filter((e) => e.id === 'G' && e.type === 'step').map((e) => (e as { step: { index: number } }).step.index);
+    expect(steps[0]).toBe(0);
+    expect(steps).not.toContain(19);
+    expect(steps.length).toBeLessThanOrEqual(1 + Math.floor(res.result.timings.totalMs / STEP_EVENT_INTERVAL_MS));
   });
 
   it('latest request wins: a burst of generates ends with the last and cancels the rest', async () => {

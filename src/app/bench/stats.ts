@@ -81,3 +81,11 @@ export function fmt(ms: number): string {
   if (ms >= 100) return ms.toFixed(1);
   return ms.toFixed(2);
 }
+
+/** Timed rounds for a row whose warm-up round took `roundMs` (0 when unknown): see BenchOptions.minTimedMs (a round runs every loop once, then the bare loop). */
+export function roundsFor(runs: number, roundMs: number, opts: { minTimedMs?: number; maxRuns?: number }): number {
+  const want = opts.minTimedMs ?? 0;
+  if (want <= 0 || roundMs <= 0) return runs;
+  const cap = Math.max(runs, Math.floor(opts.maxRuns ?? 30));
+  return Math.min(cap, Math.max(runs, Math.ceil(want / roundMs)));
+}
