@@ -107,6 +107,8 @@ test('SD-Turbo-shaped entry: download with monotonic progress -> cache -> genera
   const again = await waitForImage(page);
   expect(pixelStd(again)).toBeGreaterThan(1);
   await expect(page.getByTestId(`library-entry-${TURBO}`)).toHaveAttribute('data-state', 'cached');
+  // The comparison grid offers the cached model as a row, described from the cache (no hub request either).
+  await expect(page.locator(`[data-testid^="row-${TURBO}:"]`).first()).toBeVisible();
   expect(hub.log()).toEqual([]);
 
   // Delete: gone from the storage panel and from OPFS, the app falls back to another model and stays usable.
@@ -124,6 +126,7 @@ test('SD-Turbo-shaped entry: download with monotonic progress -> cache -> genera
   expect(opfs).not.toContain(TURBO);
   await expect(page.getByTestId('model')).not.toHaveValue(TURBO);
   await expect(page.getByTestId('generate')).toBeEnabled();
+  await expect(page.locator(`[data-testid^="row-${TURBO}:"]`)).toHaveCount(0);
 });
 
 test('an interrupted download (page reload) resumes without fetching finished chunks again', async ({ page }) => {
@@ -245,6 +248,8 @@ test('folder import: a shipped pipeline loads and generates; a folder without un
     const img = await waitForImage(page, startup.request);
     expect(pixelStd(img)).toBeGreaterThan(1);
     expect(hub.log()).toEqual([]);
+    // The comparison grid offers the imported folder as a row (described from the picked files, not a URL).
+    await expect(page.locator('[data-testid^="row-folder-my-export:"]').first()).toBeVisible();
 
     // Custom source: refused schemes and hosts are named; a same-origin export (no model_index needed) loads.
     await page.getByTestId('custom-url').fill('javascript:alert(1)');

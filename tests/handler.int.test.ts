@@ -73,6 +73,23 @@ describe('EngineHandler', () => {
     expect(steps.length).toBeLessThanOrEqual(1 + Math.floor(res.result.timings.totalMs / STEP_EVENT_INTERVAL_MS));
   });
 
+  it('describes a pipeline from its JSON files without loading it, and names a missing file', async () => {
+    const h = harness();
+    const index = JSON.parse(readFileSync(join(dir, 'model_index.json'), 'utf8')) as { fewstep?: { default_steps?: number } };
+    await h.handler.handle({ id: 'D1', type: 'describe', model: model('d') } as Request);
+    const ev = h.final('D1');
+    expect(ev?.type).toBe('described');
+    if (ev?.type !== 'described') return;
+    if (index.fewstep?.default_steps !== undefined) expect(ev.defaults.steps).toBe(index.fewstep.default_steps);
+    expect(ev.defaults.sampler).toMatch(/Scheduler$/);
+    expect(h.handler.loadedIds()).toEqual([]);
+    const noScheduler = filesOf(dir).filter((f) => !f.path.startsWith('scheduler/'));
+    await h.handler.handle({ id: 'D2', type: 'describe', model: model('d2', noScheduler) } as Request);
+    const err = h.final('D2');
+    expect(err?.type).toBe('error');
+    expect(err?.type === 'error' && err.error.message).toMatch(/scheduler_config\.json/);
+  });
+
   it('latest request wins: a burst of generates ends with the last and cancels the rest', async () => {
     const h = harness();
     await h.handler.handle({ id: 'L', type: 'load', model: model('m'), provider: 'wasm' } as Request);

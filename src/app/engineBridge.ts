@@ -4,7 +4,7 @@
  */
 import { createWorkerEngine, type Engine } from '../engine/client';
 import { isCancelled, type EngineError } from '../engine/errors';
-import { discoverModels, type ModelChoice } from './models';
+import { discoverModels, modelRefOf, type ModelChoice } from './models';
 import { updateSettings, useAppStore, type RunResult } from './store';
 
 let engine: Engine | null = null;
@@ -74,7 +74,7 @@ export async function loadModel(
   const { id, done } = getEngine().request(
     'load',
     {
-      model: choice.ref ?? { id: choice.id, name: choice.name, kind: 'url', baseUrl: choice.baseUrl, ...(choice.externalData ? { externalData: choice.externalData } : {}) },
+      model: modelRefOf(choice),
       provider: settings.provider,
     },
     (ev) => {

@@ -18,6 +18,11 @@ export interface ModelChoice {
   externalData?: string[];
 }
 
+/** How the engine loads (or describes) a model choice: its own ref, else its folder URL. */
+export function modelRefOf(choice: ModelChoice): ModelRef {
+  return choice.ref ?? { id: choice.id, name: choice.name, kind: 'url', baseUrl: choice.baseUrl, ...(choice.externalData ? { externalData: choice.externalData } : {}) };
+}
+
 const BASE = import.meta.env.BASE_URL;
 
 /** Shipped pipelines, in the order the UI lists them. The first one that exists is the default. */

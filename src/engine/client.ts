@@ -54,6 +54,9 @@ export class EngineClient implements Engine {
       case 'stats':
         this.settle(ev.id, () => p.resolve(ev.stats));
         break;
+      case 'described':
+        this.settle(ev.id, () => p.resolve(ev.defaults));
+        break;
       case 'error':
         this.settle(ev.id, () => p.reject(errorFromWire(ev.error)));
         break;

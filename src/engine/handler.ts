@@ -9,7 +9,7 @@ import { gpuCounters } from './gpu/counters';
 import { configureOrt } from './ort';
 import { Evaluator } from './evaluator';
 import { Pipeline } from './pipeline';
-import type { EngineEvent, LoadedModel, Request } from './protocol';
+import type { EngineEvent, LoadedModel, ModelRef, Request } from './protocol';
 import { LatestWinsRunner } from './queue';
 import { FileMapSource, UrlSource, type ModelSource } from './source';
 import { downloadModel } from './download/downloadModel';
@@ -101,6 +101,8 @@ export class EngineHandler {
           return await this.bare(req);
         case 'score':
           return await this.score(req);
+        case 'describe':
+          return await this.describe(req);
         case 'stats': {
           const mem = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory;
           this.post({ type: 'stats', id: req.id, stats: { jsHeapUsed: mem ? mem.usedJSHeapSize : null, gpu: gpuCounters(), loadedModels: this.pool.size } });
@@ -139,21 +141,7 @@ export class EngineHandler {
     // A generation in flight would compete with session creation; stop it at its next step.
     this.runner.cancel();
     const ref = req.model;
-    let source: ModelSource;
-    let externalDataFiles: string[] | undefined;
-    if (ref.kind === 'url') {
-      source = new UrlSource(ref.baseUrl);
-      if (ref.synthesizeIndex) source = new CatalogOverlaySource(source, null);
-      externalDataFiles = ref.externalData;
-    } else if (ref.kind === 'files') {
-      source = new CatalogOverlaySource(new FileMapSource(ref.name, new Map(ref.files.map((f) => [f.path, f.blob]))), null);
-      externalDataFiles = ref.files.map((f) => f.path).filter((p) => p.endsWith('.onnx_data'));
-    } else {
-      const store = await this.store();
-      source = new CatalogOverlaySource(new StoreSource(store, ref.entry.id), ref.entry);
-      externalDataFiles = [];
-      for (const f of ref.entry.files) if (f.path.endsWith('.onnx_data') && (await store.hasFile(ref.entry.id, f.path))) externalDataFiles.push(f.path);
-    }
+    const { source, externalDataFiles } = await this.sourceFor(ref);
     // Same model on the same provider already loaded: just make it active.
     const existing = this.pool.get(req.model.id);
     if (existing && (req.provider === 'auto' || req.provider === existing.model.provider) && ref.kind !== 'files' && existing.model.source === source.label) {
@@ -186,6 +174,29 @@ export class EngineHandler {
     } finally {
       if (this.loadAbort?.id === req.id) this.loadAbort = null;
     }
+  }
+
+  /** Where a model's files come from: its URL, the picked files, or the download cache (with the catalog overlay). */
+  private async sourceFor(ref: ModelRef): Promise<{ source: ModelSource; externalDataFiles?: string[] }> {
+    if (ref.kind === 'url') {
+      const url = new UrlSource(ref.baseUrl);
+      return { source: ref.synthesizeIndex ? new CatalogOverlaySource(url, null) : url, externalDataFiles: ref.externalData };
+    }
+    if (ref.kind === 'files') {
+      return {
+        source: new CatalogOverlaySource(new FileMapSource(ref.name, new Map(ref.files.map((f) => [f.path, f.blob]))), null),
+        externalDataFiles: ref.files.map((f) => f.path).filter((p) => p.endsWith('.onnx_data')),
+      };
+    }
+    const store = await this.store();
+    const externalDataFiles: string[] = [];
+    for (const f of ref.entry.files) if (f.path.endsWith('.onnx_data') && (await store.hasFile(ref.entry.id, f.path))) externalDataFiles.push(f.path);
+    return { source: new CatalogOverlaySource(new StoreSource(store, ref.entry.id), ref.entry), externalDataFiles };
+  }
+
+  private async describe(req: Extract<Request, { type: 'describe' }>): Promise<void> {
+    const { source } = await this.sourceFor(req.model);
+    this.post({ type: 'described', id: req.id, defaults: await Pipeline.describe(source) });
   }
 
   private async download(req: Extract<Request, { type: 'download' }>): Promise<void> {

@@ -15,7 +15,7 @@ import {
 import { EngineError } from './errors';
 import { chwToRgba, countNonFinite, type RgbaImage } from './image';
 import { fixedBatch, timestepDims, toTypedArray } from './io';
-import { buildLayout, LAYOUT_FILES, parseJsonFile, type ModelLayout, type PipelineDefaults } from './layout';
+import { buildLayout, LAYOUT_FILES, parseDefaults, parseJsonFile, type ModelLayout, type PipelineDefaults } from './layout';
 import { gpuCounters } from './gpu/counters';
 import { GpuLoop, gpuLoopUnsupported } from './gpu/gpuLoop';
 import { GPU_STEP_CLASSES, stepPlan } from './gpu/stepPlan';
@@ -174,6 +174,19 @@ export class Pipeline {
     private readonly tokenizer: PromptTokenizer,
     private readonly sessions: Sessions,
   ) {}
+
+  /**
+   * A pipeline folder's defaults from its two small JSON files (model_index.json, scheduler config), no ONNX read.
+   * Errors are the ones load() would raise for those files (missing file, bad JSON, unsupported scheduler).
+   */
+  static async describe(source: ModelSource, signal?: AbortSignal): Promise<PipelineDefaults> {
+    const readJson = async (path: string): Promise<Record<string, unknown>> => parseJsonFile((await source.read(path, { signal }))!, path);
+    const modelIndex = await readJson(LAYOUT_FILES.modelIndex);
+    const schedulerConfig = await readJson(LAYOUT_FILES.schedulerConfig);
+    const defaults = parseDefaults(modelIndex, schedulerConfig);
+    makeScheduler(schedulerConfig, defaults.sampler || undefined);
+    return defaults;
+  }
 
   static async load(source: ModelSource, opts: LoadOptions): Promise<Pipeline> {
     const t0 = now();

@@ -8,6 +8,7 @@ import type { EvaluatorScore } from './evaluator';
 import type { RgbaImage as EvalImage } from './image';
 import type { GenerateParams, GenerateResult, LoadProgress, ModelInfo, StepEvent } from './pipeline';
 import type { CatalogEntry } from './catalog';
+import type { PipelineDefaults } from './layout';
 import type { DownloadResult } from './download/downloadModel';
 import type { DownloadProgress } from './download/progress';
 import type { StorageEstimateLike, StoredModelInfo, StoreKind } from './download/store';
@@ -69,6 +70,12 @@ export interface Requests {
   /** Engine-side resource counters (JS heap of the engine thread, GPU buffers, readbacks). */
   stats: Record<string, never>;
   /**
+   * A pipeline's defaults (sampler, steps, guidance, allowed step counts) from its model_index.json and scheduler
+   * config, read through the same source a load would use (URL, picked files, download cache), without loading any
+   * ONNX. The comparison grid plans its rows with it.
+   */
+  describe: { model: ModelRef };
+  /**
    * Score a generated image with the attribute classifier in `evaluatorUrl` (models/evaluator/, loaded once and
    * kept). Answered by a `scored` event, then `ack`. See evaluator.ts.
    */
@@ -101,7 +108,8 @@ export type EngineEvent =
   | { type: 'cached-list'; id: string; list: CachedList }
   | { type: 'bare-result'; id: string; ms: number[]; modelId: string; provider: string }
   | { type: 'stats'; id: string; stats: EngineStats }
-  | { type: 'scored'; id: string; score: EvaluatorScore };
+  | { type: 'scored'; id: string; score: EvaluatorScore }
+  | { type: 'described'; id: string; defaults: PipelineDefaults };
 
 /** What each request resolves with on the client. */
 export interface Responses {
@@ -117,4 +125,5 @@ export interface Responses {
   stats: EngineStats;
   /** The score arrives as the `scored` event (onEvent); the request itself settles with `ack`. */
   score: void;
+  describe: PipelineDefaults;
 }

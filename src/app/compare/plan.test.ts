@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PipelineDefaults } from '../../engine/layout';
 import type { ModelChoice } from '../models';
-import { buildColumns, buildRows, cellAllowed, cellKey, fetchDefaults, modelRank, runOrder, shortModelLabel, sliderPositions } from './plan';
+import { buildColumns, buildRows, cellAllowed, cellKey, modelRank, runOrder, shortModelLabel, sliderPositions } from './plan';
 
 const choice = (id: string, name = id): ModelChoice => ({ id, name, baseUrl: `/models/${id}/`, description: '', defaultSteps: null, guidanceScale: null, kind: 'shipped' });
 const defaults = (sampler: string, allowedSteps: number[] | null, guidanceScale = 1): PipelineDefaults => ({ steps: 4, guidanceScale, sampler, allowedSteps, description: '' });
@@ -67,13 +67,13 @@ describe('comparison plan', () => {
     expect(sliderPositions(null, 100).at(-1)).toBe(100);
   });
 
-  it('reads defaults from model_index.json "fewstep" without loading ONNX', async () => {
-    const files: Record<string, unknown> = {
-      '/m/model_index.json': { _class_name: 'OnnxStableDiffusionPipeline', fewstep: { default_steps: 2, guidance_scale: 0, sampler: 'euler', allowed_steps: [1, 2, 4] } },
-      '/m/scheduler/scheduler_config.json': { _class_name: 'EulerDiscreteScheduler' },
-    };
-    const fake = (async (url: string) => (url in files ? new Response(JSON.stringify(files[url])) : new Response('nope', { status: 404 }))) as typeof fetch;
-    expect(await fetchDefaults('/m/', fake)).toMatchObject({ steps: 2, guidanceScale: 0, sampler: 'EulerDiscreteScheduler', allowedSteps: [1, 2, 4] });
-    expect(await fetchDefaults('/missing/', fake)).toBeNull();
+  it('rows load their model the way the picker does: folder URL, or the choice\'s own ref (download cache, picked files)', () => {
+    const picked: ModelChoice = { ...choice('folder-x', 'Folder x'), baseUrl: '', kind: 'local', ref: { id: 'folder-x', name: 'Folder x', kind: 'files', files: [] } };
+    const rows = buildRows([
+      { choice: choice('fewstep-turbo'), defaults: defaults('EulerDiscreteScheduler', [1, 2, 4], 0) },
+      { choice: picked, defaults: defaults('LCMScheduler', null, 8) },
+    ]);
+    expect(rows[0].ref).toEqual({ id: 'fewstep-turbo', name: 'fewstep-turbo', kind: 'url', baseUrl: '/models/fewstep-turbo/' });
+    expect(rows[1].ref).toBe(picked.ref);
   });
 });

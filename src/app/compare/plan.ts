@@ -2,9 +2,10 @@
  * What a comparison runs: rows (a pipeline with one sampler) x columns (step counts). Pure functions, so the
  * ordering, labels and "which cells are allowed" rules are unit-tested without a browser.
  */
-import { parseDefaults, type PipelineDefaults } from '../../engine/layout';
+import type { PipelineDefaults } from '../../engine/layout';
+import type { ModelRef } from '../../engine/protocol';
 import { samplerLabelFor } from '../../export/metadata';
-import type { ModelChoice } from '../models';
+import { modelRefOf, type ModelChoice } from '../models';
 
 /** The step counts the issue asks for; a row only runs the ones its pipeline allows. */
 export const DEFAULT_COMPARE_STEPS: readonly number[] = [1, 2, 4, 8, 16, 32, 50];
@@ -16,7 +17,8 @@ export interface CompareRow {
   label: string;
   modelId: string;
   modelName: string;
-  baseUrl: string;
+  /** How the engine loads this row's pipeline (shipped folder, download cache, picked folder, custom URL). */
+  ref: ModelRef;
   /** Scheduler class override sent with each generation ('' = the model's own). */
   sampler: string;
   /** The scheduler class that actually runs. */
@@ -69,7 +71,7 @@ export function buildRows(models: readonly ModelWithDefaults[]): CompareRow[] {
         label: `${base} · ${samplerLabelFor(samplerClass)}`,
         modelId: choice.id,
         modelName: choice.name,
-        baseUrl: choice.baseUrl,
+        ref: modelRefOf(choice),
         sampler: override,
         samplerClass,
         guidanceScale: defaults.guidanceScale,
@@ -104,20 +106,6 @@ export function runOrder(rows: readonly CompareRow[], cols: readonly number[]): 
   const out: Array<{ row: CompareRow; steps: number }> = [];
   for (const row of rows) for (const steps of cols) if (cellAllowed(row, steps)) out.push({ row, steps });
   return out;
-}
-
-/** Reads a pipeline folder's defaults (model_index.json "fewstep" + scheduler config) without loading any ONNX. */
-export async function fetchDefaults(baseUrl: string, fetcher: typeof fetch = fetch): Promise<PipelineDefaults | null> {
-  try {
-    const [idx, sched] = await Promise.all([
-      fetcher(`${baseUrl}model_index.json`).then((r) => (r.ok ? r.json() : null)),
-      fetcher(`${baseUrl}scheduler/scheduler_config.json`).then((r) => (r.ok ? r.json() : {})),
-    ]);
-    if (!idx || typeof idx !== 'object') return null;
-    return parseDefaults(idx as Record<string, unknown>, (sched ?? {}) as Record<string, unknown>);
-  } catch {
-    return null;
-  }
 }
 
 /** Step counts the slider offers when a model does not list its allowed ones. */

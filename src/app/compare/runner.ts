@@ -11,20 +11,35 @@ import type { ProviderPreference } from '../../engine/protocol';
 import { useAppStore, type RunResult } from '../store';
 import { setCell, useCompareStore, type CellState } from './compareStore';
 import { scoreRun } from './scoring';
-import { buildColumns, buildRows, cellAllowed, cellKey, DEFAULT_COMPARE_STEPS, fetchDefaults, type CompareRow } from './plan';
+import { modelRefOf } from '../models';
+import { buildColumns, buildRows, cellAllowed, cellKey, DEFAULT_COMPARE_STEPS, type CompareRow } from './plan';
 
 let stopRequested = false;
 let inFlight: string | null = null;
 /** A cell superseded more often than this is given up (the user keeps generating). */
 const MAX_ATTEMPTS = 5;
 
-/** Reads every offered model's defaults (two small JSON files each) and plans the rows. */
+/**
+ * Reads every offered model's defaults (the engine's `describe`: two small JSON files each, from wherever the model
+ * lives: shipped folder, download cache, picked folder, custom URL) and plans the rows. A model whose files cannot
+ * be read is left out.
+ */
+let planSeq = 0;
+
 export async function planComparison(): Promise<void> {
+  // The model list can change while an earlier plan is still reading files: only the latest plan is applied.
+  const seq = ++planSeq;
   const { models } = useAppStore.getState();
   useCompareStore.setState({ planning: true });
   const withDefaults = await Promise.all(
-    models.map(async (choice) => ({ choice, defaults: await fetchDefaults(choice.baseUrl) })),
+    models.map(async (choice) => ({
+      choice,
+      defaults: await getEngine()
+        .request('describe', { model: modelRefOf(choice) })
+        .done.catch(() => null),
+    })),
   );
+  if (seq !== planSeq) return;
   const rows = buildRows(withDefaults.filter((m): m is { choice: typeof m.choice; defaults: NonNullable<typeof m.defaults> } => m.defaults !== null));
   useCompareStore.setState((s) => ({
     rows,
@@ -198,7 +213,7 @@ async function loadRow(row: CompareRow, provider: ProviderPreference): Promise<'
     await whenInteractiveIdle();
     if (stopRequested) return 'stop';
     const load = getEngine().request('load', {
-      model: { id: row.modelId, name: row.modelName, kind: 'url', baseUrl: row.baseUrl },
+      model: row.ref,
       provider,
       activate: false,
     });
