@@ -13,7 +13,7 @@ from fewstep.pipelines import registry  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STAGES = ["vae", "vae-decoder", "text", "teacher", "evaluator", "progressive-8", "progressive-4", "progressive-2", "progressive-1",
-          "lcm", "turbo", "old/lcm-t1200", "old/turbo-t1200", "old/turbo-a"]
+          "lcm", "turbo"]
 
 
 def dir_size(p):
@@ -75,8 +75,8 @@ def main():
             fmt(r.get("attribute_accuracy_heldout")), fmt(r["frechet_distance"], 2), r.get("n_seen"),
             r.get("n_heldout"), f"![]({r['samples']})" if r.get("samples") else ""))
     L += ["", "## Training time per stage (1 CPU thread, shared 2-core machine)", "",
-          "Stages under old/ are this session's earlier student runs that the shipped students continued from "
-          "(see the notes below).", "", "| stage | steps | time (min) |", "|---|---|---|"]
+          "Wall time spent training each stage, including any time the machine was shared (see the notes below).",
+          "", "| stage | steps | time (min) |", "|---|---|---|"]
     for s, (el, st) in times.items():
         L.append(f"| {s} | {st} | {el / 60:.1f} |" if el else f"| {s} | {st} | - |")
     L += ["", "## Sizes", "", "| folder | MiB | unet params | text encoder params | vae decoder params |",
