@@ -8,8 +8,11 @@ import { samplerLabelFor, type GenerationRecord } from '../../export/metadata';
 import type { RunRecord, StageTimings } from '../../export/runs';
 import type { ModelChoice } from '../models';
 import type { RunResult, Settings } from '../store';
+// Only `version` ends up in the bundle (Vite tree-shakes named JSON imports).
+import { version } from '../../../package.json';
 
-export const APP_VERSION = '0.1.0';
+/** The app's version (package.json), written into exported PNG metadata and run files. */
+export const APP_VERSION: string = version;
 
 /** The five stages the charts stack. Tokenize counts as text encoder, readback as VAE, previews as overhead. */
 export interface StageBreakdown {
