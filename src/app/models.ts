@@ -46,7 +46,8 @@ interface CatalogEntry {
   sampler?: { steps?: number; guidanceScale?: number };
 }
 
-async function exists(url: string): Promise<boolean> {
+/** Whether the app serves `url` (a HEAD that is not the SPA's HTML fallback). */
+export async function exists(url: string): Promise<boolean> {
   try {
     const r = await fetch(url, { method: 'HEAD' });
     return r.ok && !(r.headers.get('content-type') ?? '').includes('text/html');

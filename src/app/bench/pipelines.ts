@@ -1,17 +1,8 @@
 /** The pipelines this build serves, as the benchmark sees them: shipped models first, fixtures as stand-ins. */
-import { discoverModels } from '../models';
+import { discoverModels, exists } from '../models';
 import type { BenchPipeline } from './matrix';
 
 const BASE = import.meta.env.BASE_URL;
-
-async function exists(url: string): Promise<boolean> {
-  try {
-    const r = await fetch(url, { method: 'HEAD' });
-    return r.ok && !(r.headers.get('content-type') ?? '').includes('text/html');
-  } catch {
-    return false;
-  }
-}
 
 /** Shipped pipelines (models/catalog.json) plus the random-weight fixtures when they are served. */
 export async function benchPipelines(): Promise<BenchPipeline[]> {

@@ -19,13 +19,13 @@ let inFlight: string | null = null;
 /** A cell superseded more often than this is given up (the user keeps generating). */
 const MAX_ATTEMPTS = 5;
 
+let planSeq = 0;
+
 /**
  * Reads every offered model's defaults (the engine's `describe`: two small JSON files each, from wherever the model
  * lives: shipped folder, download cache, picked folder, custom URL) and plans the rows. A model whose files cannot
  * be read is left out.
  */
-let planSeq = 0;
-
 export async function planComparison(): Promise<void> {
   // The model list can change while an earlier plan is still reading files: only the latest plan is applied.
   const seq = ++planSeq;

@@ -14,6 +14,7 @@ import { chwToRgba, countNonFinite, type RgbaImage } from '../image';
 import { timestepDims, toTypedArray } from '../io';
 import { cpuTensor, gpuTensor, ortGpuDevice, ortQueue, type OrtTensor, type SessionHandle } from '../ort';
 import type { CancelToken } from '../queue';
+import type { StageTimings } from '../pipeline';
 import { packParams, PARAMS_BYTES, STEP_WGSL } from './stepKernel';
 import type { StepCoefficients } from './stepPlan';
 
@@ -46,15 +47,10 @@ export interface GpuRunArgs {
   onStep?: (i: number, unetMs: number, schedulerMs: number) => void;
 }
 
-export interface GpuRunResult {
+/** The image and final latents, with the stage timings the CPU loop reports too. */
+export interface GpuRunResult extends Pick<StageTimings, 'textEncoderMs' | 'embeddingCached' | 'unetMs' | 'schedulerMs' | 'vaeMs' | 'readbackMs'> {
   image: RgbaImage;
   latents: Float32Array;
-  textEncoderMs: number;
-  embeddingCached: boolean;
-  unetMs: number[];
-  schedulerMs: number[];
-  vaeMs: number;
-  readbackMs: number;
 }
 
 const now = (): number => performance.now();
