@@ -2,6 +2,7 @@ import { defineConfig, type Plugin } from 'vite';
 import { createReadStream, existsSync, statSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { request as httpRequest } from 'node:http';
+import { VitePWA } from 'vite-plugin-pwa';
 
 /**
  * The app serves everything it needs itself (no CDN). ORT's wasm runtime is imported with `?url` in the worker, so
@@ -163,8 +164,47 @@ function testHubProxy(): Plugin | null {
   };
 }
 
+/**
+ * The installable offline app: a Workbox service worker (src/sw.ts, built by vite-plugin-pwa) that precaches the app
+ * shell, ORT's wasm runtime and the embedded models, so after one visit the app opens and generates offline. Only
+ * `vite build` emits it (dist/sw.js plus dist/registerSW.js, a same-origin <script> in index.html, so the CSP's
+ * script-src/worker-src 'self' cover both); the dev server registers nothing. The web app manifest is the static
+ * public/manifest.webmanifest (manifest: false: the plugin writes no second one). Downloaded real models are not
+ * here: they live in the download store (OPFS / Cache Storage, src/engine/download), and the worker has no runtime
+ * caching, so Hugging Face downloads and their Range requests never pass through it. The e2e suites block service
+ * workers except e2e/offline.spec.ts (e2e/playwright.config.ts).
+ */
+export const PRECACHE = {
+  globPatterns: [
+    // app shell: index.html, registerSW.js, favicon/icons, manifest
+    '*.{html,js,png,svg,webmanifest}',
+    // hashed JS/CSS chunks, the engine worker, onnxruntime-web's wasm runtime (.mjs + .wasm, served by the app)
+    'assets/*.{js,mjs,css,wasm}',
+    // the embedded pipelines the app loads with no download, the catalog that lists them, the bench panel's scores
+    'models/catalog.json',
+    'models/report.json',
+    'models/fewstep-*/**/*',
+    // the in-browser evaluator that scores the comparison grid (1.7 MB)
+    'models/evaluator/*',
+  ],
+  globIgnores: ['**/*.map', 'sw.js'],
+  // onnxruntime-web's wasm is ~26 MB; the embedded U-Nets ~5 MB each.
+  maximumFileSizeToCacheInBytes: 64 * 1024 * 1024,
+};
+function pwa(): Plugin[] {
+  return VitePWA({
+    strategies: 'injectManifest',
+    srcDir: 'src',
+    filename: 'sw.ts',
+    injectRegister: 'script-defer',
+    manifest: false,
+    includeManifestIcons: false,
+    injectManifest: PRECACHE,
+  });
+}
+
 export default defineConfig({
-  plugins: [cspPlugin(), serveStatic(), testHubProxy()],
+  plugins: [cspPlugin(), serveStatic(), testHubProxy(), pwa()],
   server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: false },
   preview: { headers: ISOLATION_HEADERS, port: 4173 },
   worker: { format: 'es' },

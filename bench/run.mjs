@@ -20,6 +20,7 @@
  *   --pipelines a,b   only these pipeline ids (fixture ids: fixture-tiny, fixture-tiny-lcm)
  *   --steps 1,2,4     only these step counts (on WebGPU the default is one row: LCM 2 steps)
  *   --ddpm / --no-ddpm   teacher DDPM-1000 row (default: on for wasm only)   --ddpm-runs N (1)
+ *   --samplers all|a,b   also time these registered samplers (class names, labels or aliases) at 4 steps
  *   --memory N        WASM memory run length in generations (300; 0 = skip)   --memory-webgpu N (20)
  *   --slider N        slider moves on WASM (20)   --slider-webgpu N (4)
  *   --no-table   --rebuild   --no-build   --port P (4188)   --memory-chunk N (10)
@@ -41,9 +42,10 @@ const T_START = Date.now();
 // ---------------------------------------------------------------------------------------------------------------
 function parseArgs(argv) {
   const o = {
-    provider: 'both', runs: 5, warmup: 1, pipelines: [], steps: [], ddpm: null, memory: 300,
+    provider: 'both', runs: 5, warmup: 1, pipelines: /** @type {string[]} */ ([]), steps: /** @type {number[]} */ ([]),
+    ddpm: /** @type {boolean | null} */ (null), memory: 300, samplers: /** @type {'all' | string[]} */ ([]),
     slider: 20, cold: true, table: true, rebuild: false, build: true, port: 4188, memoryChunk: 10,
-    memoryWebgpu: 20, sliderWebgpu: 4, ddpmRuns: 1, webgpuSteps: [], minTimeMs: 1000, maxRuns: 30,
+    memoryWebgpu: 20, sliderWebgpu: 4, ddpmRuns: 1, webgpuSteps: /** @type {number[]} */ ([]), minTimeMs: 1000, maxRuns: 30,
   };
   const list = (v) => (v ? String(v).split(',').map((s) => s.trim()).filter(Boolean) : []);
   for (let i = 0; i < argv.length; i++) {
@@ -55,6 +57,7 @@ function parseArgs(argv) {
       case '--runs': o.runs = Number(val()); break;
       case '--warmup': o.warmup = Number(val()); break;
       case '--pipelines': o.pipelines = list(val()); break;
+      case '--samplers': { const v = val(); o.samplers = v === 'all' ? 'all' : list(v); break; }
       case '--steps': o.steps = list(val()).map(Number); break;
       case '--ddpm': o.ddpm = true; break;
       case '--no-ddpm': o.ddpm = false; break;
@@ -227,11 +230,14 @@ function table(header, rows) {
   return [line(header), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
+/** A row's sampler label: the app's sampler registry names it in the matrix (BenchConfig.samplerLabel). */
+const samplerName = (config) => config.samplerLabel ?? config.scheduler;
+
 function latencyTable(rows) {
   const header = ['pipeline', 'sampler', 'steps', 'median ms (min-max)', 'ms per step', 'speed-up vs teacher DDIM-50', 'quality score', 'bare ms', 'overhead (median; min)', 'loop', 'readbacks/img'];
   const body = rows.map((r) => {
     const l = r.loops.find((x) => x.loop === r.primary);
-    const sampler = { DDIMScheduler: 'DDIM', DDPMScheduler: 'DDPM', LCMScheduler: 'LCM', EulerDiscreteScheduler: 'Euler' }[r.config.scheduler] ?? r.config.scheduler;
+    const sampler = samplerName(r.config);
     if (!l) return [r.config.label, sampler, r.config.steps, `error: ${r.error ?? '?'}`, '-', '-', '-', '-', '-', '-', '-'];
     const note = r.note ? ` [${r.note}]` : '';
     return [
@@ -259,7 +265,7 @@ function loopTable(rows) {
       const c = r.loops.find((x) => x.loop === 'cpu');
       const g = r.loops.find((x) => x.loop === 'gpu');
       return [
-        r.config.label, r.config.scheduler.replace('Scheduler', ''), r.config.steps, fmt(c?.engine.median), fmt(g?.engine.median),
+        r.config.label, samplerName(r.config), r.config.steps, fmt(c?.engine.median), fmt(g?.engine.median),
         fx(g && c ? g.engine.median / c.engine.median : null, 3), c?.readbacksPerImage ?? '-', g?.readbacksPerImage ?? '-', fx(r.cpuGpuImageDiff, 3), r.cpuGpuLatentMaxDiff === null ? '-' : r.cpuGpuLatentMaxDiff.toExponential(1),
         r.bare ? fmt(r.bare.median) : '-', fx(r.overheadCpuLoop, 3), fx(r.overhead, 3),
       ];
@@ -273,7 +279,7 @@ function stageTable(rows) {
   for (const r of rows) {
     for (const l of r.loops) {
       const s = l.stages;
-      body.push([r.config.label, r.config.scheduler.replace('Scheduler', ''), r.config.steps, l.loop, fmt(s.textEncoderMs), fmt(s.unetMs), fmt(s.schedulerMs), fmt(s.vaeMs), fmt(s.readbackMs), fmt(s.otherMs), fmt(s.messagingMs), fmt(l.endToEnd.median)]);
+      body.push([r.config.label, samplerName(r.config), r.config.steps, l.loop, fmt(s.textEncoderMs), fmt(s.unetMs), fmt(s.schedulerMs), fmt(s.vaeMs), fmt(s.readbackMs), fmt(s.otherMs), fmt(s.messagingMs), fmt(l.endToEnd.median)]);
     }
   }
   return table(header, body);
@@ -308,7 +314,8 @@ async function openApp(context, url, query) {
  * start-up (model load, shader compilation) once per phase.
  */
 async function providerSession(browser, url, provider, opts) {
-  const context = await browser.newContext();
+  // No service worker (the build's precache, src/sw.ts): its install would fetch ~77 MB while cold start is timed.
+  const context = await browser.newContext({ serviceWorkers: 'block' });
   const t0 = Date.now();
   const { page, errors } = await openApp(context, url, `ep=${provider}&seed=42`);
   const out = { provider, errors };
@@ -339,7 +346,7 @@ async function providerSession(browser, url, provider, opts) {
   if (opts.table) {
     const ddpm = opts.ddpm ?? provider === 'wasm';
     const steps = opts.steps.length ? opts.steps : provider === 'webgpu' ? opts.webgpuSteps : [];
-    const { pipelines, configs } = await page.evaluate((m) => window.__fewstepBench.matrix(m), { ddpm, pipelines: opts.pipelines, steps });
+    const { pipelines, configs } = await page.evaluate((m) => window.__fewstepBench.matrix(m), { ddpm, pipelines: opts.pipelines, steps, samplers: opts.samplers });
     let chosen = configs;
     if (provider === 'webgpu' && !opts.steps.length && !opts.pipelines.length) {
       // SwiftShader WebGPU is slow (seconds per VAE run): by default one multi-step row (LCM 2 steps: the CPU loop
@@ -454,7 +461,7 @@ async function main() {
       browser: `Chromium ${browser.version()}`,
       node: process.version,
     },
-    providers: [],
+    providers: /** @type {Awaited<ReturnType<typeof providerSession>>[]} */ ([]),
   };
   const providers = opts.provider === 'both' ? ['wasm', 'webgpu'] : [opts.provider];
   try {

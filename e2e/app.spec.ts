@@ -6,7 +6,8 @@ const QUERY = 'seed=1234&steps=1';
 
 test('loads on WebGPU and generates a non-blank image; WebGPU and WASM agree', async ({ page }) => {
   const errors = collectErrors(page);
-  await page.goto(`/?${QUERY}`);
+  // Explicit WebGPU: on a software adapter (SwiftShader here) Auto prefers WASM (e2e/ux.spec.ts checks that).
+  await page.goto(`/?${QUERY}&ep=webgpu`);
   await expect(page.getByTestId('ep-badge')).toHaveAttribute('data-provider', 'webgpu');
   const gpu = await waitForImage(page);
   expect(gpu.width).toBeGreaterThan(0);

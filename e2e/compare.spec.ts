@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { collectErrors, pixelStd, waitForImage } from './helpers';
+import { collectErrors, inView, pixelStd, waitForImage } from './helpers';
 
 // Flows of issue 5 (live slider, comparison grid), mostly on WASM (?ep=wasm: SwiftShader WebGPU is slow); each flow
 // also runs once on WebGPU with a smaller workload. The model list is whatever this checkout serves (the shipped
@@ -53,7 +53,7 @@ test('slider: five quick moves end with the last position\'s image (WebGPU)', as
   await page.goto('/?seed=11');
   const options = await page.getByTestId('model').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
   const small = options.find((o) => /lcm|turbo/.test(o)) ?? options[0];
-  await sliderFlow(page, `seed=11&model=${encodeURIComponent(small)}`, 'webgpu');
+  await sliderFlow(page, `ep=webgpu&seed=11&model=${encodeURIComponent(small)}`, 'webgpu');
 });
 
 async function gridFlow(page: Page, query: string, provider: 'wasm' | 'webgpu'): Promise<void> {
@@ -61,6 +61,7 @@ async function gridFlow(page: Page, query: string, provider: 'wasm' | 'webgpu'):
   await page.goto(`/?${query}`);
   await expect(page.getByTestId('ep-badge')).toHaveAttribute('data-provider', provider);
   await waitForImage(page);
+  await inView(page, 'compare');
   const run = page.getByTestId('compare-run');
   await expect(run).toBeEnabled();
   const t0 = Date.now();
@@ -79,10 +80,12 @@ async function gridFlow(page: Page, query: string, provider: 'wasm' | 'webgpu'):
   expect(done.length).toBe(total);
   for (const c of done) expect(c.ms).toBeGreaterThan(0);
   expect(statuses.every((c) => c.s === 'done' || c.s === 'not-allowed')).toBe(true);
-  // Latencies are visible in the cells and on the latency chart.
+  // Latencies are visible in the cells and on the latency chart (the charts view).
   await expect(page.locator('.cell-button .latency').first()).toContainText(/\d+ ms/);
+  await inView(page, 'charts');
   await expect(page.getByTestId('latency-chart').locator('canvas')).toHaveCount(1);
   await expect(page.getByTestId('breakdown-chart').locator('.u-legend')).toContainText('U-Net');
+  await inView(page, 'compare');
   // Enlarge a cell, show how it got there (one decoded x0 per step), then close it with Escape.
   const cell = page.locator('[data-testid="grid-cell"][data-status="done"]').nth(1);
   const cellSteps = Number((await cell.getAttribute('data-key'))!.split('@')[1]);
@@ -102,22 +105,25 @@ test('grid fills with images and latencies, cells enlarge (WASM)', async ({ page
 });
 
 test('grid fills with images and latencies (WebGPU, 1 and 2 steps)', async ({ page }) => {
-  await gridFlow(page, 'seed=3&cs=1,2', 'webgpu');
+  await gridFlow(page, 'ep=webgpu&seed=3&cs=1,2', 'webgpu');
 });
 
 test('grid run can be stopped; the slider keeps working meanwhile (WASM)', async ({ page }) => {
   const errors = collectErrors(page);
   await page.goto('/?ep=wasm&seed=5');
   const first = await waitForImage(page);
+  await inView(page, 'compare');
   await page.getByTestId('compare-run').click();
   const progress = page.getByTestId('compare-progress');
   await expect.poll(async () => Number(await progress.getAttribute('data-done'))).toBeGreaterThan(0);
-  // The user's own run takes priority over the grid, which resumes afterwards.
+  // The user's own run takes priority over the grid, which resumes afterwards (and keeps running in its view).
+  await inView(page, 'generate');
   await page.getByTestId('steps').focus();
   await page.keyboard.press('End');
   const target = Number(await page.getByTestId('steps-value').textContent());
   await expect(page.getByTestId('image')).toHaveAttribute('data-steps', String(target));
   await waitForImage(page, first.request);
+  await inView(page, 'compare');
   await page.getByTestId('compare-stop').click();
   await expect(progress).toHaveAttribute('data-status', 'stopped');
   const statuses = await page.getByTestId('grid-cell').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
@@ -135,9 +141,12 @@ test('settings in the URL are restored and the comparison selection is shared (W
   await expect(page.getByTestId('seed')).toHaveValue('77');
   await expect(page.getByTestId('steps-value')).toHaveText('2');
   await expect(page.getByTestId('image')).toHaveAttribute('data-steps', '2');
+  await inView(page, 'compare');
   await expect(page.getByTestId('col-1')).toBeChecked();
   await expect(page.getByTestId('col-4')).not.toBeChecked();
+  expect(new URL(page.url()).searchParams.get('view')).toBe('compare');
   // Changing a setting rewrites the URL in place.
+  await inView(page, 'generate');
   await page.getByTestId('seed').fill('78');
   await expect.poll(() => new URL(page.url()).searchParams.get('seed')).toBe('78');
   expect(new URL(page.url()).searchParams.get('cs')).toBe('1,2');
@@ -148,7 +157,7 @@ test('quality: without models/evaluator the chart says scores are unavailable; w
   const here = (f: string): string => new URL(`./fixtures/evaluator/${f}`, import.meta.url).pathname;
   const hasEvaluator = await page.request.head('/models/evaluator/labels.json').then((r) => r.ok() && !(r.headers()['content-type'] ?? '').includes('html'));
   if (!hasEvaluator) {
-    await page.goto('/?ep=wasm');
+    await page.goto('/?ep=wasm&view=charts');
     await expect(page.getByTestId('quality-note')).toContainText('In-browser scores unavailable');
     // A stand-in evaluator with the real one's I/O (e2e/fixtures/make_fake_evaluator.py).
     await page.route('**/models/evaluator/labels.json', (r) => r.fulfill({ path: here('labels.json'), contentType: 'application/json' }));
@@ -156,11 +165,13 @@ test('quality: without models/evaluator the chart says scores are unavailable; w
   }
   await page.goto(`/?ep=wasm&seed=9&cs=1,2&p=${encodeURIComponent('a large red circle on the left on a black background')}`);
   await waitForImage(page);
+  await inView(page, 'compare');
   await page.getByTestId('compare-run').click();
   await expect(page.getByTestId('compare-progress')).toHaveAttribute('data-status', 'done');
   const total = Number(await page.getByTestId('compare-progress').getAttribute('data-total'));
   await expect(page.locator('.cell-button .score')).toHaveCount(total);
   await expect(page.locator('.cell-button .score').first()).toHaveText(/ · \d+%/);
+  await inView(page, 'charts');
   await expect(page.getByTestId('quality-chart').locator('.u-legend')).toContainText('(scored here)');
   await expect(page.getByTestId('quality-note')).toContainText('Scored here');
   expect(errors).toEqual([]);

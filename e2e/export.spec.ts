@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import { decode } from 'fast-png';
 import { decodePngSize, readTextChunks } from '../src/export/png';
 import { parseCsvObjects } from '../src/export/runs';
-import { collectErrors, waitForImage } from './helpers';
+import { collectErrors, inView, waitForImage } from './helpers';
 
 // Issue 5 exports: each download decodes (PNG size, metadata chunks present and correct; CSV rows match the runs),
 // and re-importing an exported PNG restores prompt, seed, steps and sampler.
@@ -68,13 +69,14 @@ test('image PNG export carries parameters + fewstep chunks and re-imports (WebGP
   await page.goto('/?seed=3');
   const options = await page.getByTestId('model').locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
   const small = options.find((o) => /lcm|turbo/.test(o)) ?? options[0];
-  await exportAndReimport(page, 'webgpu', `seed=3&steps=1&model=${encodeURIComponent(small)}`);
+  await exportAndReimport(page, 'webgpu', `ep=webgpu&seed=3&steps=1&model=${encodeURIComponent(small)}`);
 });
 
 test('grid PNG and runs CSV/JSON downloads decode and match the measured runs (WASM)', async ({ page }) => {
   const errors = collectErrors(page);
   await page.goto('/?ep=wasm&seed=21&cs=1,2&p=a%20green%20circle');
   await waitForImage(page);
+  await inView(page, 'compare');
   await expect(page.getByTestId('export-grid')).toBeDisabled();
   await page.getByTestId('compare-run').click();
   const progress = page.getByTestId('compare-progress');
@@ -89,6 +91,12 @@ test('grid PNG and runs CSV/JSON downloads decode and match the measured runs (W
   // At least one 128 px cell per row/column, plus labels.
   expect(size.width).toBeGreaterThan(cols * 128);
   expect(size.height).toBeGreaterThan(rows * 128);
+  // Labels are canvas text (src/export/labels.ts): the title band above the column labels (40 px at text scale 2)
+  // holds the prompt in dark ink and nothing else.
+  const px = decode(grid.bytes);
+  let ink = 0;
+  for (let i = 0; i < 40 * px.width * px.channels; i += px.channels) if (px.data[i] < 128 && px.data[i + 1] < 128 && px.data[i + 2] < 128) ink++;
+  expect(ink).toBeGreaterThan(200);
   const gridMeta = JSON.parse(readTextChunks(grid.bytes)['fewstep-grid']);
   expect(gridMeta).toMatchObject({ prompt: 'a green circle', seed: 21, steps: [1, 2] });
   expect(gridMeta.rows).toHaveLength(rows);

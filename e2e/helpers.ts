@@ -40,3 +40,12 @@ export function collectErrors(page: Page): string[] {
   });
   return errors;
 }
+
+export type View = 'generate' | 'compare' | 'charts' | 'library' | 'bench';
+
+/** Show one of the app's views (tabs, issue 15): the generator, comparison grid, charts, library or benchmark. */
+export async function inView(page: Page, view: View): Promise<void> {
+  const tab = page.getByTestId(`tab-${view}`);
+  if ((await tab.getAttribute('aria-selected')) !== 'true') await tab.click();
+  await expect(tab).toHaveAttribute('aria-selected', 'true');
+}

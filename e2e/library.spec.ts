@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { startHub, type Hub, type HubLogEntry } from './hub/server.mjs';
 import { hubRepos, overlayCatalog, standinPipelineDir } from './hub/overlay';
-import { pixelStd, waitForImage } from './helpers';
+import { inView, pixelStd, waitForImage } from './helpers';
 
 const HUB_PORT = Number(process.env.E2E_HUB_PORT || Number(process.env.E2E_PORT || 4179) + 1);
 const CHUNK_KIB = 64;
@@ -42,7 +42,7 @@ test.beforeEach(async ({ page }) => {
 
 /** Open the app and wait for the startup model's first image (the app is usable before any download). */
 async function open(page: Page, extra = ''): Promise<void> {
-  await page.goto(`/${QUERY}${extra}`);
+  await page.goto(`/${QUERY}${extra}&view=library`);
   await expect(page.getByTestId(`library-entry-${COPY}`)).toBeVisible();
 }
 
@@ -77,7 +77,9 @@ const sum = (log: HubLogEntry[]) => log.reduce((a, l) => a + l.bytes, 0);
 
 test('SD-Turbo-shaped entry: download with monotonic progress -> cache -> generate -> reload -> generate from cache -> delete', async ({ page }) => {
   await open(page);
+  await inView(page, 'generate');
   const startup = await waitForImage(page);
+  await inView(page, 'library');
   await recordProgress(page, TURBO);
   const t0 = Date.now();
   await download(page, TURBO);
@@ -95,6 +97,7 @@ test('SD-Turbo-shaped entry: download with monotonic progress -> cache -> genera
   console.log(`[library] ${TURBO}: ${total} bytes in ${secs.toFixed(2)} s (${(total / 1024 / secs).toFixed(0)} KiB/s incl. UI), ${log.length} hub requests`);
 
   await page.getByTestId(`use-${TURBO}`).click();
+  await inView(page, 'generate');
   await expect(page.getByTestId('model')).toHaveValue(TURBO);
   const first = await waitForImage(page, startup.request);
   expect(pixelStd(first)).toBeGreaterThan(1);
@@ -106,12 +109,15 @@ test('SD-Turbo-shaped entry: download with monotonic progress -> cache -> genera
   await expect(page.getByTestId('model')).toHaveValue(TURBO);
   const again = await waitForImage(page);
   expect(pixelStd(again)).toBeGreaterThan(1);
+  await inView(page, 'library');
   await expect(page.getByTestId(`library-entry-${TURBO}`)).toHaveAttribute('data-state', 'cached');
   // The comparison grid offers the cached model as a row, described from the cache (no hub request either).
+  await inView(page, 'compare');
   await expect(page.locator(`[data-testid^="row-${TURBO}:"]`).first()).toBeVisible();
   expect(hub.log()).toEqual([]);
 
   // Delete: gone from the storage panel and from OPFS, the app falls back to another model and stays usable.
+  await inView(page, 'library');
   await expect(page.getByTestId(`stored-${TURBO}`)).toBeVisible();
   await page.getByTestId(`delete-${TURBO}`).click();
   await expect(page.getByTestId(`stored-${TURBO}`)).toHaveCount(0);
@@ -124,8 +130,10 @@ test('SD-Turbo-shaped entry: download with monotonic progress -> cache -> genera
     return names;
   });
   expect(opfs).not.toContain(TURBO);
+  await inView(page, 'generate');
   await expect(page.getByTestId('model')).not.toHaveValue(TURBO);
   await expect(page.getByTestId('generate')).toBeEnabled();
+  await inView(page, 'compare');
   await expect(page.locator(`[data-testid^="row-${TURBO}:"]`)).toHaveCount(0);
 });
 
@@ -171,6 +179,7 @@ test('an interrupted download (page reload) resumes without fetching finished ch
 
   // The resumed copy loads and generates.
   await page.getByTestId(`use-${COPY}`).click();
+  await inView(page, 'generate');
   await expect(page.getByTestId('model')).toHaveValue(COPY);
   const img = await waitForImage(page);
   expect(pixelStd(img)).toBeGreaterThan(1);
@@ -179,7 +188,9 @@ test('an interrupted download (page reload) resumes without fetching finished ch
 test('404, 500 with retry, truncated, wrong size and corrupt .onnx each give a specific error; the app stays usable', async ({ page }) => {
   test.setTimeout(300_000);
   await open(page);
+  await inView(page, 'generate');
   const startup = await waitForImage(page);
+  await inView(page, 'library');
   const unetKey = 'standin/fewstep-copy/unet/model.onnx';
   const err = page.getByTestId(`download-error-${COPY}`);
 
@@ -193,7 +204,9 @@ test('404, 500 with retry, truncated, wrong size and corrupt .onnx each give a s
     await expect(err).toHaveAttribute('data-code', code);
     // usable: download can be retried, the loaded model still generates
     await expect(page.getByTestId(`download-${COPY}`)).toBeEnabled();
+    await inView(page, 'generate');
     await expect(page.getByTestId('generate')).toBeEnabled();
+    await inView(page, 'library');
     hub.clearFaults();
   };
 
@@ -220,6 +233,7 @@ test('404, 500 with retry, truncated, wrong size and corrupt .onnx each give a s
   hub.clearFaults();
   await page.getByTestId(`use-${COPY}`).click();
   await expect(page.getByTestId('load-error')).toContainText(/unet\/model\.onnx is not a valid ONNX model/);
+  await inView(page, 'generate');
   await expect(page.getByTestId('model')).not.toHaveValue(COPY);
   await page.getByTestId('seed').fill('99');
   await page.getByTestId('generate').click();
@@ -229,7 +243,9 @@ test('404, 500 with retry, truncated, wrong size and corrupt .onnx each give a s
 
 test('folder import: a shipped pipeline loads and generates; a folder without unet/model.onnx is refused naming it; custom source', async ({ page }) => {
   await open(page);
+  await inView(page, 'generate');
   const startup = await waitForImage(page);
+  await inView(page, 'library');
   const tmp = mkdtempSync(join(tmpdir(), 'fewstep-folder-'));
   try {
     const broken = join(tmp, 'broken-export');
@@ -238,20 +254,25 @@ test('folder import: a shipped pipeline loads and generates; a folder without un
     await page.getByTestId('folder-input').setInputFiles(broken);
     await expect(page.getByTestId('import-error')).toContainText('Missing unet/model.onnx');
     await expect(page.getByTestId('import-error')).toHaveAttribute('data-missing', 'unet/model.onnx');
+    await inView(page, 'generate');
     await expect(page.getByTestId('generate')).toBeEnabled();
+    await inView(page, 'library');
 
     const good = join(tmp, 'my-export');
     cpSync(dir, good, { recursive: true });
     await page.getByTestId('folder-input').setInputFiles(good);
     await expect(page.getByTestId('import-status')).toContainText('Loaded my-export');
+    await inView(page, 'generate');
     await expect(page.getByTestId('model')).toHaveValue('folder-my-export');
     const img = await waitForImage(page, startup.request);
     expect(pixelStd(img)).toBeGreaterThan(1);
     expect(hub.log()).toEqual([]);
     // The comparison grid offers the imported folder as a row (described from the picked files, not a URL).
+    await inView(page, 'compare');
     await expect(page.locator('[data-testid^="row-folder-my-export:"]').first()).toBeVisible();
 
     // Custom source: refused schemes and hosts are named; a same-origin export (no model_index needed) loads.
+    await inView(page, 'library');
     await page.getByTestId('custom-url').fill('javascript:alert(1)');
     await page.getByTestId('custom-load').click();
     await expect(page.getByTestId('custom-error')).toContainText('the "javascript:" scheme is not allowed');
@@ -261,6 +282,7 @@ test('folder import: a shipped pipeline loads and generates; a folder without un
     await page.getByTestId('custom-url').fill('/fixtures/tiny/');
     await page.getByTestId('custom-load').click();
     await expect(page.getByTestId('custom-status')).toContainText('Loaded http://localhost');
+    await inView(page, 'generate');
     await expect(page.getByTestId('model')).toHaveValue(/^custom-localhost/);
     const custom = await waitForImage(page, img.request);
     expect(pixelStd(custom)).toBeGreaterThan(1);
@@ -277,19 +299,27 @@ test('fp16 entry on a WebGPU adapter without shader-f16: refused on WebGPU with 
     return a ? a.features.has('shader-f16') : null;
   });
   test.skip(hasF16 !== false, `needs a WebGPU adapter without shader-f16 (got ${hasF16})`);
+  await inView(page, 'library');
   await expect(page.getByTestId(`f16-warning-${F16}`)).toBeVisible();
+  await inView(page, 'generate');
   const startup = await waitForImage(page);
+  await inView(page, 'library');
   await download(page, F16);
   await page.getByTestId(`use-${F16}`).click();
   await expect(page.getByTestId('load-error')).toContainText(/fp16 weights, which need the WebGPU feature shader-f16/);
   await expect(page.getByTestId('load-error')).toContainText('Choose WASM (slow) or Auto');
+  await inView(page, 'generate');
   await expect(page.getByTestId('model')).not.toHaveValue(F16);
   await expect(page.getByTestId('generate')).toBeEnabled();
 
+  // Auto on this adapter: SwiftShader is a software fallback, so Auto prefers WASM and says why (issue 15).
   await page.getByTestId('provider').selectOption('auto');
-  await expect(page.getByTestId('ep-badge')).toHaveAttribute('data-provider', 'webgpu');
+  await expect(page.getByTestId('ep-badge')).toHaveAttribute('data-provider', 'wasm');
+  await expect(page.getByTestId('ep-reason')).toContainText(/software fallback/);
   const reloaded = await waitForImage(page, startup.request);
+  await inView(page, 'library');
   await page.getByTestId(`use-${F16}`).click();
+  await inView(page, 'generate');
   await expect(page.getByTestId('model')).toHaveValue(F16);
   await expect(page.getByTestId('ep-badge')).toHaveAttribute('data-provider', 'wasm');
   await expect(page.getByTestId('ep-reason')).toContainText(/WASM fallback: .*shader-f16/);
@@ -320,6 +350,7 @@ test('download throughput (LIBRARY_PERF=<MiB>)', async ({ page }) => {
   for (const chunk of ['', `&chunkKiB=${CHUNK_KIB}`]) {
     await page.goto(`/${QUERY.replace(`&chunkKiB=${CHUNK_KIB}`, '')}${chunk}`);
     await waitForImage(page);
+    await inView(page, 'library');
     const t0 = Date.now();
     await download(page, 'standin-big');
     const secs = (Date.now() - t0) / 1000;

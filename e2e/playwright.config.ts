@@ -26,6 +26,12 @@ export default defineConfig({
     baseURL: `http://localhost:${port}`,
     trace: 'off',
     acceptDownloads: true,
+    // The production build registers a service worker (src/sw.ts). Each test gets a fresh context, but a worker
+    // answering from its precache would still hide what a spec routes or counts (page.route, requests to the
+    // stand-in hub), so it is blocked everywhere except e2e/offline.spec.ts, which allows it. E2E_SERVICE_WORKERS=allow
+    // registers it in every spec (downloads from the stand-in hub pass through it untouched, but a spec that
+    // page.route()s a precached file, like library.spec.ts's catalog overlay, gets the precached one after a reload).
+    serviceWorkers: process.env.E2E_SERVICE_WORKERS === 'allow' ? 'allow' : 'block',
   },
   projects: [
     {

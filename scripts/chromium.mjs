@@ -31,7 +31,7 @@ function playwrightOwn() {
 }
 
 export function findChromium({ install = true } = {}) {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean);
+  const candidates = /** @type {string[]} */ ([process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean));
   for (const c of candidates) if (existsSync(c)) return c;
   const own = playwrightOwn();
   if (own) return own;

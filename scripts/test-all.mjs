@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm test`: every test the project has, in order, failing fast.
- *   1. typecheck (tsc, strict)
+ *   1. typecheck (tsc, strict: src, tests, e2e; then bench/*.mjs through checkJs, bench/tsconfig.json)
+ *      and lint (ESLint: layer rules + recommended sets, eslint.config.js)
  *   2. unit + Node integration tests (vitest): schedulers, engine, export, download, full pipelines through
  *      onnxruntime-web (wasm), and the Python/TS parity fixtures
  *   3. training smoke test (make -C training smoke: every stage for a few steps, export, ONNX check)
@@ -47,6 +48,8 @@ function ensureTorch() {
 
 if (want('unit')) {
   step('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+  step('typecheck bench (checkJs)', 'npx', ['tsc', '-p', 'bench/tsconfig.json', '--noEmit']);
+  step('lint', 'npx', ['eslint', '.']);
   // Random-weight fixture pipelines (git-ignored) exercise plumbing beside the shipped models.
   if (!existsSync('fixtures/generated/tiny/model_index.json') && ensureTorch()) {
     step('fixtures', 'make', ['-s', '-C', 'training', 'fixtures']);

@@ -3,8 +3,8 @@
  * reference implementation: same prevSample (float32 tolerance), same model-input scaling, same noise draws.
  */
 import { describe, expect, it } from 'vitest';
-import { applyStepCpu, GPU_STEP_CLASSES, stepPlan } from '../src/engine/gpu/stepPlan';
-import { cfgCombine, createGaussianRng, schedulerFromConfig } from '../src/schedulers';
+import { applyStepCpu, stepPlan } from '../src/engine/gpu/stepPlan';
+import { cfgCombine, createGaussianRng, gpuStepClasses, schedulerFromConfig } from '../src/schedulers';
 
 const SD = { num_train_timesteps: 1000, beta_start: 0.00085, beta_end: 0.012, beta_schedule: 'scaled_linear' };
 const CASES: Array<{ name: string; config: Record<string, unknown>; steps: number[]; eta?: number }> = [
@@ -70,7 +70,7 @@ describe('GPU step plan: CFG folded into the kernel', () => {
   });
 
   it('covers the classes the GPU loop claims and rejects the others', () => {
-    expect([...GPU_STEP_CLASSES].sort()).toEqual(['DDIMScheduler', 'DDPMScheduler', 'EulerDiscreteScheduler', 'LCMScheduler']);
+    expect([...gpuStepClasses()].sort()).toEqual(['CMStochasticIterativeScheduler', 'DDIMScheduler', 'DDPMScheduler', 'EulerDiscreteScheduler', 'LCMScheduler', 'TCDScheduler']);
     const ea = schedulerFromConfig({ _class_name: 'EulerAncestralDiscreteScheduler' });
     ea.setTimesteps(2);
     expect(() => stepPlan(ea)).toThrow(/No GPU step port/);

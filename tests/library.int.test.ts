@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type Hub } from '../e2e/hub/server.mjs';
 import { hubRepos, overlayEntries } from '../e2e/hub/overlay';
-import { validateCatalog, type CatalogEntry } from '../src/engine/catalog';
+import type { CatalogEntry } from '../src/engine/catalog/schema';
+import { validateCatalog } from '../src/engine/catalog/validate';
 import { MemoryStore } from '../src/engine/download/memoryStore';
 import { EngineHandler } from '../src/engine/handler';
 import { configureOrt } from '../src/engine/ort';

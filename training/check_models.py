@@ -33,6 +33,11 @@ def main(root):
             want = ins + (["timestep_cond"] if comp == "unet" and lcm else [])
             assert names == want, (p, comp, names)
             assert [o.name for o in m.graph.output] == outs, (p, comp)
+        if idx.get("vae_encoder", [None])[0]:
+            m = onnx.load(os.path.join(root, p, "vae_encoder", "model.onnx"))
+            onnx.checker.check_model(m)
+            assert [i.name for i in m.graph.input] == ["sample"], (p, "vae_encoder")
+            assert [o.name for o in m.graph.output] == ["latent_sample"], (p, "vae_encoder")
         print("ok", p)
     if os.path.exists(os.path.join(root, "evaluator", "model.onnx")):
         onnx.checker.check_model(onnx.load(os.path.join(root, "evaluator", "model.onnx")))

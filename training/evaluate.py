@@ -41,9 +41,15 @@ class Ctx:
             torch.save(self.ref, ref_path)
         with torch.no_grad():
             self.uncond = self.te(torch.tensor([grammar.encode("")]))[0]
+        # partial prompts: the same scenes described with at least one attribute left out (scored on what they name)
+        import random
+        rng = random.Random(102)
+        self.partial = {tag: [grammar.partial_caption(s, rng) for s in scenes]
+                        for tag, scenes in (("seen", self.seen), ("heldout", self.heldout))}
 
-    def embed(self, scenes):
-        ids = torch.tensor([grammar.encode(grammar.caption(s)) for s in scenes])
+    def embed(self, scenes, texts=None):
+        texts = texts or [grammar.caption(s) for s in scenes]
+        ids = torch.tensor([grammar.encode(t) for t in texts])
         with torch.no_grad():
             return self.te(ids)[0]
 
@@ -52,13 +58,13 @@ class Ctx:
             return self.dec(lat / self.scale).clamp(-1, 1)
 
 
-def generate(c, unet, spec, sched_name, steps, g, scenes, seed, bs=100):
+def generate(c, unet, spec, sched_name, steps, g, scenes, seed, bs=100, texts=None):
     lat = []
     gen = torch.Generator().manual_seed(seed)
     x_all = torch.randn(len(scenes), 4, 8, 8, generator=gen)
     for i in range(0, len(scenes), bs):
         sched = make_scheduler(sched_name, steps, spec["pred"])
-        ctx = c.embed(scenes[i:i + bs])
+        ctx = c.embed(scenes[i:i + bs], texts[i:i + bs] if texts else None)
         lat.append(sample(unet, sched, ctx, c.uncond, x_all[i:i + bs], g, lcm=spec["lcm"]))
     return c.decode(torch.cat(lat))
 
@@ -66,6 +72,16 @@ def generate(c, unet, spec, sched_name, steps, g, scenes, seed, bs=100):
 def score(c, imgs, scenes):
     pred, feat = E.predict(c.ev, imgs)
     return E.prompt_match(pred, scenes), E.attribute_match(pred, scenes), feat.numpy()
+
+
+def score_partial(c, unet, spec, sched_name, steps, g, tag, n, seed):
+    """prompt accuracy on partial prompts (an omitted attribute is not scored)"""
+    scenes = (c.seen if tag == "seen" else c.heldout)[:n]
+    texts = [t for t, _ in c.partial[tag][:n]]
+    keys = [k for _, k in c.partial[tag][:n]]
+    im = generate(c, unet, spec, sched_name, steps, g, scenes, seed, texts=texts)
+    pred, _ = E.predict(c.ev, im)
+    return E.prompt_match(pred, scenes, keys)
 
 
 def grid_png(imgs, path, cols=8):
@@ -148,6 +164,10 @@ def main():
                    "attribute_accuracy": att_s, "attribute_accuracy_heldout": att_h,
                    "frechet_distance": E.frechet(feat, c.ref), "samples": None,
                    "n_seen": len(seen), "n_heldout": len(held), "seconds_per_image_torch_1thread": dt / (len(seen) + len(held))}
+            if not is_ddpm:
+                row["prompt_accuracy_partial"] = score_partial(c, unet, spec, sched_name, steps, g, "seen", len(seen), 1234)
+                row["prompt_accuracy_partial_heldout"] = score_partial(c, unet, spec, sched_name, steps, g, "heldout",
+                                                                       len(held), 4321)
             few = spec["fewstep"]
             if steps == few["default_steps"] and g == few["guidance_scale"] and not is_ddpm:
                 png = os.path.join(args.samples_dir, f"{name}.png")

@@ -20,7 +20,7 @@ def main():
     ap.add_argument("--pipelines", default="")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    _, dec, _ = load_vae()
+    enc, dec, _ = load_vae()
     te = load_text_encoder()
     reg = registry()
     for name in [n for n in (args.pipelines.split(",") if args.pipelines else reg) if n]:
@@ -30,7 +30,7 @@ def main():
             continue
         unet, _ = load_unet(spec["ckpt"])
         export_pipeline(os.path.join(args.out, name), te, unet.eval(), dec.eval(), spec["sched"], spec["fewstep"],
-                        lcm=spec["lcm"])
+                        lcm=spec["lcm"], enc=enc.eval() if name == "fewstep-teacher" else None)
         print("exported", name)
 
 

@@ -62,16 +62,22 @@ def main():
          "shape/colour of the left and right object); seen = attribute combinations present in training, "
          "held-out = prompts containing a (colour, shape) pair never shown to the generators "
          "(red triangle, green circle, blue square).",
+         "- partial prompts: the same scenes described as people write them with at least one attribute left out "
+         "(`grammar.partial_caption`: any of size, position, background, colour or shape omitted, synonyms such as "
+         "grey/gray, 'in the middle', 'dark blue', word-order variants, 'two circles'); only the attributes a prompt "
+         "names are scored.",
          "- attribute accuracy: mean fraction of prompted attributes matched (softer).",
          "- Frechet distance: FID's recipe on the evaluator's 128-d penultimate features, generated (seen prompts) vs "
          "1000 real images (100 generated per row; DDPM 1000: 32, so its Frechet distance is biased upwards and not comparable). Lower is better. Small samples bias it upwards; rows with fewer images (DDPM) are not "
          "strictly comparable. The `real` row (fresh real images of the same prompts) is the floor.", ""]
-    L += ["| pipeline | scheduler | steps | guidance | prompt acc (seen) | prompt acc (held-out) | attr acc (seen) | "
-          "attr acc (held-out) | Frechet | n seen/held-out | samples |", "|" + "---|" * 11]
+    L += ["| pipeline | scheduler | steps | guidance | prompt acc (seen) | prompt acc (held-out) | partial prompts (seen) "
+          "| partial prompts (held-out) | attr acc (seen) | "
+          "attr acc (held-out) | Frechet | n seen/held-out | samples |", "|" + "---|" * 13]
     for r in rows:
-        L.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {}/{} | {} |".format(
+        L.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}/{} | {} |".format(
             r["pipeline"], r["scheduler"] or "-", fmt(r["steps"]), fmt(r["guidance_scale"], 1),
-            fmt(r["prompt_accuracy"]), fmt(r["prompt_accuracy_heldout"]), fmt(r.get("attribute_accuracy")),
+            fmt(r["prompt_accuracy"]), fmt(r["prompt_accuracy_heldout"]), fmt(r.get("prompt_accuracy_partial")),
+            fmt(r.get("prompt_accuracy_partial_heldout")), fmt(r.get("attribute_accuracy")),
             fmt(r.get("attribute_accuracy_heldout")), fmt(r["frechet_distance"], 2), r.get("n_seen"),
             r.get("n_heldout"), f"![]({r['samples']})" if r.get("samples") else ""))
     L += ["", "## Training time per stage (1 CPU thread, shared 2-core machine)", "",

@@ -45,7 +45,12 @@ def grid(n):
 
 
 def distill_stage(n_student, teacher, kind, data, args, run_name):
-    student = load_student_from(teacher)
+    init = os.path.join(args.init_prefix + f"-{n_student}", "final.pt") if args.init_prefix else ""
+    if init and os.path.exists(init):  # continue an earlier student of this stage (e.g. the shipped one)
+        student, _ = load_unet(init)
+        student = load_student_from(student)
+    else:
+        student = load_student_from(teacher)
     teacher = frozen(teacher)
     opt = torch.optim.Adam(student.parameters(), lr=args.lr)
     steps = args.first_stage_steps if kind == "eps" else (args.stage_steps if n_student > 1 else args.last_stage_steps)
@@ -100,6 +105,8 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--prefix", default="progressive")
+    ap.add_argument("--init-prefix", default="", help="start stage n's student from <init-prefix>-n/final.pt when it "
+                    "exists (e.g. runs/shipped/progressive), else from its teacher")
     args = ap.parse_args()
     setup_threads()
     torch.manual_seed(0)

@@ -15,7 +15,7 @@ from fewstep import grammar  # noqa: E402
 from fewstep.loop import Run, setup_threads, RUNS  # noqa: E402
 from fewstep.models import TextEncoder, UNet, n_params  # noqa: E402
 from fewstep.schedule import ABAR  # noqa: E402
-from fewstep.common import load_text_encoder  # noqa: E402
+from fewstep.common import CaptionSampler, load_text_encoder, load_unet  # noqa: E402
 
 
 class EMA:
@@ -52,31 +52,37 @@ def main():
     ap.add_argument("--text-run", default=os.path.join(RUNS, "text"))
     ap.add_argument("--run", default="teacher")
     ap.add_argument("--small", action="store_true", help="tiny widths (smoke test)")
+    ap.add_argument("--init", default="", help="fine-tune from this U-Net checkpoint (e.g. the shipped teacher, "
+                    "rebuilt by import_onnx.py) instead of training from scratch")
+    ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--p-full", type=float, default=0.5, help="share of canonical captions; the rest are "
+                    "grammar.caption_variant (partial, synonyms, word order), encoded online by the frozen text encoder")
     args = ap.parse_args()
     setup_threads()
     torch.manual_seed(0)
     mean, std, ids, labels, scale = load_latents(args.vae_run)
     te = load_text_encoder(args.text_run)
-    uniq, inverse = torch.unique(ids, dim=0, return_inverse=True)
-    with torch.no_grad():
-        table = torch.cat([te(uniq[i:i + 256])[0] for i in range(0, len(uniq), 256)])
-        uncond_ctx = te(torch.tensor([grammar.encode("")], dtype=torch.int64))[0]
-    unet = UNet(ctx_dim=te.dim, **({"ch": (16, 32)} if args.small else {}))
+    captions = CaptionSampler(te, labels, args.p_full)
+    uncond_ctx = captions.uncond
+    if args.init:
+        unet, _ = load_unet(args.init)
+    else:
+        unet = UNet(ctx_dim=te.dim, **({"ch": (16, 32)} if args.small else {}))
     params = list(unet.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    warm = 500
+    warm = args.warmup
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, s / args.steps)))))
     ema_u = EMA(unet, 0.999)
     run = Run(args.run, {"unet": unet, "opt": opt, "sched": sched, "ema_u": ema_u}, args.steps, log_every=100)
     run.print(f"unet {n_params(unet)} params, text encoder {n_params(te)} params (frozen), {len(mean)} latents, "
-              f"{len(uniq)} distinct captions")
+              f"captions: {args.p_full:.0%} canonical, the rest grammar variants" + (f"; init {args.init}" if args.init else ""))
     g = torch.Generator().manual_seed(run.step)
     snr = ABAR / (1 - ABAR)
     while not run.done:
         idx = torch.randint(0, len(mean), (args.batch,), generator=g)
         z0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=g)) * scale
-        ctx = table[inverse[idx]]
+        ctx = captions.embed(idx, g)
         drop = torch.rand(args.batch, generator=g) < 0.1
         ctx = torch.where(drop.view(-1, 1, 1), uncond_ctx.expand_as(ctx), ctx)
         t = torch.randint(0, 1000, (args.batch,), generator=g)
@@ -95,7 +101,7 @@ def main():
         decay = min(0.999, (1 + run.step) / (10 + run.step))
         ema_u.update(unet, decay)
         run.tick(loss=loss.item(), mse=F.mse_loss(pred, noise).item())
-    torch.save({"unet": ema_u.model.state_dict(), "unet_ch": unet.ch, "scaling_factor": scale, "elapsed": run.elapsed,
+    torch.save({"unet": ema_u.model.state_dict(), "unet_ch": list(unet.ch), "init": args.init or None, "scaling_factor": scale, "elapsed": run.elapsed,
                 "steps": run.step}, os.path.join(run.dir, "final.pt"))
     run.print("wrote final.pt")
 

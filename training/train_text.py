@@ -2,6 +2,7 @@
 16x16 thumbnails of the scenes, plus an attribute head on the pooled output so that every attribute (and which
 object is left or right) is linearly readable. Frozen afterwards: the teacher reads cached embeddings."""
 import argparse
+import random
 import os
 import sys
 
@@ -29,6 +30,27 @@ class ThumbEncoder(nn.Module):
         return self.net(x)
 
 
+def init_from(te, ck):
+    """Copy a text checkpoint's weights into `te`; token rows are matched by token string (the vocabulary may have
+    grown: new words start from small random rows)."""
+    old = ck["te"]
+    old_vocab = ck.get("vocab")
+    sd = te.state_dict()
+    for k, v in old.items():
+        if k == "tok.weight":
+            continue
+        sd[k].copy_(v)
+    if old_vocab is None:
+        raise SystemExit("--init checkpoint has no vocabulary (import it with import_onnx.py)")
+    n_kept = 0
+    for tok, new_id in grammar.VOCAB.items():
+        if tok in old_vocab:
+            sd["tok.weight"][new_id] = old["tok.weight"][old_vocab[tok]]
+            n_kept += 1
+    te.load_state_dict(sd)
+    print(f"init from checkpoint: {n_kept}/{len(grammar.VOCAB)} token rows carried over")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=400)
@@ -36,44 +58,62 @@ def main():
     ap.add_argument("--images", type=int, default=20000)
     ap.add_argument("--run", default="text")
     ap.add_argument("--small", action="store_true")
+    ap.add_argument("--init", default="", help="start from this text checkpoint (e.g. one import_onnx.py rebuilt "
+                    "from the shipped models); token embeddings are carried over by token string")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--p-full", type=float, default=0.5, help="share of canonical full captions; the rest are "
+                    "grammar.caption_variant (partial, synonyms, word order)")
     args = ap.parse_args()
     setup_threads()
     torch.manual_seed(0)
     imgs, labels, caps = data.make_dataset(args.images, seed=2, heldout=False)
     thumbs = F.avg_pool2d(data.to_tensor(imgs), 4)
-    ids = torch.tensor([grammar.encode(c) for c in caps], dtype=torch.int64)
     labels = torch.from_numpy(labels)
+    scenes = [grammar.scene_from_labels(lab) for lab in labels.tolist()]
+    names = [n for n, _ in grammar.ATTRIBUTES]
     te = TextEncoder(len(grammar.VOCAB), **({"dim": 32, "layers": 1} if args.small else {}))
+    if args.init:
+        init_from(te, torch.load(args.init))
     img_enc = ThumbEncoder(te.dim)
     heads = nn.ModuleList([nn.Linear(te.dim, len(v)) for _, v in grammar.ATTRIBUTES])
     logit_scale = nn.Parameter(torch.tensor(2.659))
     params = list(te.parameters()) + list(img_enc.parameters()) + list(heads.parameters()) + [logit_scale]
-    opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     extra = nn.ParameterDict({"logit_scale": logit_scale})
     run = Run(args.run, {"te": te, "img": img_enc, "heads": heads, "extra": extra, "opt": opt}, args.steps, log_every=25)
     run.print(f"text encoder {n_params(te)} params")
     g = torch.Generator().manual_seed(run.step)
-    uncond = torch.tensor(grammar.encode(""), dtype=torch.int64)
+    rng = random.Random(run.step)
     while not run.done:
-        idx = torch.randint(0, len(ids), (args.batch,), generator=g)
-        _, pooled = te(ids[idx])
+        idx = torch.randint(0, len(scenes), (args.batch,), generator=g)
+        lab = labels[idx].clone()
+        ids = []
+        for row, i in enumerate(idx.tolist()):
+            if rng.random() < args.p_full:
+                ids.append(grammar.encode(grammar.caption(scenes[i])))
+                continue
+            text, keys = grammar.caption_variant(scenes[i], rng)
+            ids.append(grammar.encode(text))
+            for k, n in enumerate(names):
+                if n not in keys:
+                    lab[row, k] = -1  # an attribute the caption leaves out is not supervised
+        _, pooled = te(torch.tensor(ids, dtype=torch.int64))
         ti = F.normalize(pooled, dim=-1)
         ii = F.normalize(img_enc(thumbs[idx]), dim=-1)
         logits = logit_scale.exp().clamp(max=100) * ti @ ii.t()
         tgt = torch.arange(args.batch)
         nce = 0.5 * (F.cross_entropy(logits, tgt) + F.cross_entropy(logits.t(), tgt))
-        lab = labels[idx]
         ce = sum(F.cross_entropy(h(pooled), lab[:, k], ignore_index=-1) for k, h in enumerate(heads))
         acc = torch.stack([(h(pooled).argmax(-1) == lab[:, k])[lab[:, k] >= 0].float().mean()
-                           for k, h in enumerate(heads)]).mean()
+                           for k, h in enumerate(heads) if (lab[:, k] >= 0).any()]).mean()
         loss = nce + ce
         opt.zero_grad()
         loss.backward()
         opt.step()
         run.tick(nce=nce.item(), ce=ce.item(), attr_acc=acc.item())
     te.eval()
-    torch.save({"te": te.state_dict(), "dim": te.dim, "layers": te.num_layers, "elapsed": run.elapsed,
-                "steps": run.step}, os.path.join(run.dir, "final.pt"))
+    torch.save({"te": te.state_dict(), "dim": te.dim, "layers": te.num_layers, "vocab": grammar.VOCAB,
+                "elapsed": run.elapsed, "steps": run.step, "init": args.init or None}, os.path.join(run.dir, "final.pt"))
     run.print("wrote final.pt")
 
 

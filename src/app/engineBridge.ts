@@ -2,17 +2,13 @@
  * The one place the app talks to the engine worker. Turns store settings into requests and engine events into
  * store updates. A plain module (not a hook) so it can be tested and reused outside React.
  */
-import { createWorkerEngine, type Engine } from '../engine/client';
-import { isCancelled, type EngineError } from '../engine/errors';
+import { asEngineError, createWorkerEngine, EngineError, isCancelled, type Engine } from '../engine';
 import { discoverModels, modelRefOf, type ModelChoice } from './models';
-import { updateSettings, useAppStore, type RunResult } from './store';
+import { generateParams, runResult } from './runs';
+import { addRun, updateSettings, useAppStore, type RunResult } from './store';
+import { markRequest, markResult } from './ux/marks';
 
 let engine: Engine | null = null;
-
-function toWire(e: unknown): { code: EngineError['code']; name: string; message: string; file?: string } {
-  const err = e as EngineError;
-  return { code: err.code ?? 'INTERNAL', name: err.name ?? 'Error', message: err.message ?? String(e), ...(err.file ? { file: err.file } : {}) };
-}
 
 export function getEngine(): Engine {
   if (!engine) {
@@ -25,38 +21,43 @@ export function getEngine(): Engine {
 }
 
 /**
- * Extra model providers (the model library adds downloaded models): their choices join the shipped ones at startup,
- * so `?model=<cached id>` loads a downloaded model from the cache after a reload.
+ * Extra models offered at startup besides the shipped ones (the model library's downloaded models), so
+ * `?model=<cached id>` loads a downloaded model from the cache after a reload. Passed to {@link initApp} by main.tsx.
  */
-const modelProviders: Array<() => Promise<ModelChoice[]>> = [];
-export function addModelProvider(provider: () => Promise<ModelChoice[]>): void {
-  modelProviders.push(provider);
-}
+export type ModelProvider = () => Promise<ModelChoice[]>;
 
 /** Add or replace a model choice in the picker (downloaded, imported or custom models). */
 export function upsertModelChoice(choice: ModelChoice): void {
   useAppStore.setState((s) => ({ models: [...s.models.filter((m) => m.id !== choice.id), choice] }));
 }
 
-/** Discover shipped models, then load the one in the settings (or the first). */
-export async function initApp(): Promise<void> {
+/** Discover shipped models and those of `modelProviders`, then load the one in the settings (or the first). */
+export async function initApp(modelProviders: readonly ModelProvider[] = []): Promise<void> {
   // Read before any await: the URL is rewritten from the settings (startup.ts) once they change.
   const q = new URLSearchParams(location.search);
-  const models = await discoverModels();
-  for (const provider of modelProviders) {
-    try {
-      for (const c of await provider()) if (!models.some((m) => m.id === c.id)) models.push(c);
-    } catch (e) {
-      console.warn('[fewstep] a model provider failed', e);
-    }
-  }
+  // Start the engine worker now: its script loads and starts while the model list is discovered (cold open).
+  getEngine();
+  // Shipped models and the providers' (the library's cached downloads) are looked up at the same time (cold open).
+  const [models, provided] = await Promise.all([
+    discoverModels(),
+    Promise.all(
+      modelProviders.map((provider) =>
+        provider().catch((e: unknown) => {
+          console.warn('[fewstep] a model provider failed', e);
+          return [] as ModelChoice[];
+        }),
+      ),
+    ),
+  ]);
+  for (const list of provided) for (const c of list) if (!models.some((m) => m.id === c.id)) models.push(c);
+  performance.mark('fewstep:models-discovered');
   const { settings } = useAppStore.getState();
   const modelId = models.some((m) => m.id === settings.modelId) ? settings.modelId : (models[0]?.id ?? '');
   useAppStore.setState({ models, modelsReady: true });
-  updateSettings({ modelId });
   if (!modelId) {
+    updateSettings({ modelId });
     useAppStore.setState({
-      loadError: { code: 'MODEL_FILE_MISSING', name: 'EngineError', message: 'No models found under /models/. Run `make -C training all` or check that the models/ folder was served.' },
+      loadError: new EngineError('MODEL_FILE_MISSING', 'No models found under /models/. Run `make -C training all` or check that the models/ folder was served.'),
     });
     return;
   }
@@ -64,6 +65,11 @@ export async function initApp(): Promise<void> {
   await loadModel(modelId, { keep: { steps: q.has('steps'), guidanceScale: q.has('cfg'), sampler: q.has('sampler') } });
 }
 
+/**
+ * Load a model and make it the selected one. The one writer of `settings.modelId` once the app runs (a URL or an
+ * imported PNG only names the model to load): the picker shows it, the load in flight (`loading`) is for it, and a
+ * failed load points it back at the model the engine still has loaded (`loaded`, the engine's active pipeline).
+ */
 export async function loadModel(
   modelId: string,
   opts: { applyDefaults?: boolean; generateAfter?: boolean; keep?: { steps?: boolean; guidanceScale?: boolean; sampler?: boolean } } = {},
@@ -71,6 +77,7 @@ export async function loadModel(
   const { models, settings } = useAppStore.getState();
   const choice = models.find((m) => m.id === modelId);
   if (!choice) return;
+  if (settings.modelId !== modelId) updateSettings({ modelId });
   const { id, done } = getEngine().request(
     'load',
     {
@@ -81,9 +88,10 @@ export async function loadModel(
       if (ev.type === 'load-progress') useAppStore.setState((s) => (s.loading?.requestId === ev.id ? { loading: { ...s.loading, progress: ev.progress } } : {}));
     },
   );
-  useAppStore.setState({ loading: { requestId: id, modelId, progress: null, startedAt: performance.now() }, loadError: null });
+  useAppStore.setState({ loading: { requestId: id, progress: null, startedAt: performance.now() }, loadError: null });
   try {
     const model = await done;
+    performance.mark('fewstep:model-loaded');
     useAppStore.setState({ loaded: model, loading: null });
     if (opts.applyDefaults !== false) {
       const keep = opts.keep ?? {};
@@ -99,13 +107,13 @@ export async function loadModel(
     if (!isCancelled(e)) {
       // The previous model (if any) stays loaded in the engine: point the picker back at it.
       const prev = useAppStore.getState().loaded;
-      useAppStore.setState({ loadError: toWire(e) });
+      useAppStore.setState({ loadError: asEngineError(e) });
       if (prev) updateSettings({ modelId: prev.id });
     }
   }
 }
 
-/** Id of the newest interactive (non-grid) generation: only its result may replace `last` (latest wins). */
+/** Id of the newest interactive (non-grid) generation (latest wins). */
 let latestInteractive = '';
 
 /** The newest interactive request id: the comparison runner compares it to tell "superseded by the user" from "stopped". */
@@ -134,19 +142,7 @@ export async function generate(): Promise<RunResult | null> {
   const preview = st.showPreviews;
   const { id, done } = getEngine().request(
     'generate',
-    {
-      params: {
-        prompt: s.prompt,
-        negativePrompt: s.negativePrompt,
-        seed: s.seed,
-        steps: s.steps,
-        guidanceScale: s.guidanceScale,
-        ...(s.sampler ? { scheduler: s.sampler } : {}),
-        eta: s.eta,
-        rng: s.rng,
-        ...(preview ? { preview: true } : {}),
-      },
-    },
+    { params: generateParams(s, { preview }) },
     (ev) => {
       if (ev.type === 'step') {
         const { preview: frame, ...step } = ev.step;
@@ -160,6 +156,7 @@ export async function generate(): Promise<RunResult | null> {
     },
   );
   latestInteractive = id;
+  markRequest(id, s.prompt);
   useAppStore.setState({
     running: { requestId: id, step: 0, total: s.steps, startedAt: performance.now() },
     genError: null,
@@ -167,26 +164,14 @@ export async function generate(): Promise<RunResult | null> {
   });
   try {
     const ev = await done;
-    const loaded = useAppStore.getState().loaded;
-    const run: RunResult = {
-      requestId: id,
-      modelId: ev.modelId,
-      modelName: loaded?.name ?? ev.modelId,
-      provider: ev.provider,
-      params: s,
-      result: ev.result,
-      finishedAt: Date.now(),
-      source: 'single',
-    };
-    useAppStore.setState((x) => ({
-      ...(latestInteractive === id ? { last: run } : {}),
-      runs: [...x.runs.slice(-499), run],
-      ...(x.running?.requestId === id ? { running: null } : {}),
-    }));
+    markResult(id, ev.result.timings.totalMs);
+    const run = runResult(ev, { requestId: id, modelName: useAppStore.getState().loaded?.name ?? ev.modelId, params: s, source: 'single' });
+    addRun(run);
+    useAppStore.setState((x) => (x.running?.requestId === id ? { running: null } : {}));
     return run;
   } catch (e) {
     useAppStore.setState((x) => (x.running?.requestId === id ? { running: null } : {}));
-    if (!isCancelled(e)) useAppStore.setState({ genError: toWire(e) });
+    if (!isCancelled(e)) useAppStore.setState({ genError: asEngineError(e) });
     return null;
   }
 }

@@ -3,15 +3,20 @@ import { createRoot } from 'react-dom/client';
 import { installBenchHook } from './bench/hook';
 import { App } from './components/App';
 import { initApp } from './engineBridge';
+import { libraryModels } from './library/libraryBridge';
 import { applyUrlSettings } from './startup';
+import { installUxHook } from './ux/marks';
 import './styles.css';
 
 applyUrlSettings();
 // window.__fewstepBench: `npm run bench` drives the production build through it (and it stamps the cold start).
 installBenchHook();
+// window.__fewstepUx: input -> screen timings of the slider and the prompt box (bench/ux.mjs reads them).
+installUxHook();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <App />
   </StrictMode>,
 );
-void initApp();
+// The library's downloaded models join the picker at startup (?model=<downloaded id> works after a reload).
+void initApp([libraryModels]);

@@ -1,4 +1,5 @@
-import type { ModelRef } from '../engine/protocol';
+import type { CatalogEntry, ModelRef } from '../engine';
+import { readCatalog } from './catalog';
 
 /**
  * The model list the UI offers: the shipped pipelines from models/catalog.json (served by the app itself),
@@ -26,7 +27,7 @@ export function modelRefOf(choice: ModelChoice): ModelRef {
 const BASE = import.meta.env.BASE_URL;
 
 /** Shipped pipelines, in the order the UI lists them. The first one that exists is the default. */
-export const SHIPPED_IDS = [
+const SHIPPED_IDS = [
   'fewstep-turbo',
   'fewstep-lcm',
   'fewstep-teacher',
@@ -35,16 +36,6 @@ export const SHIPPED_IDS = [
   'fewstep-progressive-2',
   'fewstep-progressive-1',
 ];
-
-interface CatalogEntry {
-  id: string;
-  name?: string;
-  kind?: string;
-  source?: { type?: string; path?: string };
-  files?: Array<{ path?: string }>;
-  notes?: string[];
-  sampler?: { steps?: number; guidanceScale?: number };
-}
 
 /** Whether the app serves `url` (a HEAD that is not the SPA's HTML fallback). */
 export async function exists(url: string): Promise<boolean> {
@@ -59,34 +50,27 @@ export async function exists(url: string): Promise<boolean> {
 export async function discoverModels(): Promise<ModelChoice[]> {
   const out: ModelChoice[] = [];
   try {
-    const r = await fetch(`${BASE}models/catalog.json`);
-    if (r.ok && (r.headers.get('content-type') ?? '').includes('json')) {
-      const cat = (await r.json()) as { models?: CatalogEntry[] } | CatalogEntry[];
-      const entries = Array.isArray(cat) ? cat : (cat.models ?? []);
-      const shipped = entries.filter((e) => e.kind === 'shipped' && e.source?.type === 'local' && e.source.path);
-      // The catalog may list pipelines a checkout has not built yet: offer only those whose files are served.
-      const present = await Promise.all(
-        shipped.map((e) => exists(`${BASE}${e.source!.path!.replace(/^\/+/, '').replace(/\/?$/, '/')}model_index.json`)),
-      );
-      shipped.forEach((e, i) => {
-        if (!present[i]) return;
-        out.push({
-          id: e.id,
-          name: e.name ?? e.id,
-          baseUrl: `${BASE}${e.source!.path!.replace(/^\/+/, '').replace(/\/?$/, '/')}`,
-          description: (e.notes ?? []).join(' '),
-          defaultSteps: e.sampler?.steps ?? null,
-          guidanceScale: e.sampler?.guidanceScale ?? null,
-          kind: 'shipped',
-          ...(Array.isArray(e.files)
-            ? { externalData: e.files.map((f) => f.path ?? '').filter((p) => p.endsWith('.onnx_data')) }
-            : {}),
-        });
+    const { models } = await readCatalog();
+    const shipped = models.filter((e): e is CatalogEntry & { source: { type: 'local' } } => e.kind === 'shipped' && e.source.type === 'local');
+    const baseUrlOf = (e: (typeof shipped)[number]): string => `${BASE}${e.source.path.replace(/^\/+/, '').replace(/\/?$/, '/')}`;
+    // The catalog may list pipelines a checkout has not built yet: offer only those whose files are served.
+    const present = await Promise.all(shipped.map((e) => exists(`${baseUrlOf(e)}model_index.json`)));
+    shipped.forEach((e, i) => {
+      if (!present[i]) return;
+      out.push({
+        id: e.id,
+        name: e.name,
+        baseUrl: baseUrlOf(e),
+        description: e.notes.join(' '),
+        defaultSteps: e.sampler.steps,
+        guidanceScale: e.sampler.guidanceScale,
+        kind: 'shipped',
+        externalData: e.files.map((f) => f.path).filter((p) => p.endsWith('.onnx_data')),
       });
-      out.sort((a, b) => SHIPPED_IDS.indexOf(a.id) - SHIPPED_IDS.indexOf(b.id));
-    }
+    });
+    out.sort((a, b) => SHIPPED_IDS.indexOf(a.id) - SHIPPED_IDS.indexOf(b.id));
   } catch {
-    // fall through to the scan
+    // A missing or invalid catalog (the library shows why): fall through to the scan.
   }
   if (out.length === 0) {
     for (const id of SHIPPED_IDS) {

@@ -5,16 +5,43 @@
  * Query keys urlState does not own (e.g. `fixtures`) are kept.
  */
 import { useCompareStore } from './compare/compareStore';
+import { GENERATE_LIMITS } from '../engine';
 import { updateSettings, useAppStore, type Settings } from './store';
+import { parseView, useUiStore } from './ui/uiStore';
 import { decodeSettings, encodeSettings, URL_KEYS } from './urlState';
+
+/** Query keys of the link that were present but not valid (`steps=abc`), as "key=value" (values cut to 24 chars). */
+export function rejectedUrlKeys(search: string, decoded: ReturnType<typeof decodeSettings>): string[] {
+  const q = new URLSearchParams(search);
+  const out: string[] = [];
+  for (const [field, key] of Object.entries(URL_KEYS) as Array<[keyof typeof URL_KEYS, string]>) {
+    const raw = q.get(key);
+    if (raw === null || decoded[field] !== undefined) continue;
+    if ((field === 'prompt' || field === 'negativePrompt') && raw === '') continue;
+    out.push(`${key}=${raw.length > 24 ? `${raw.slice(0, 24)}…` : raw}`);
+  }
+  const view = q.get('view');
+  if (view !== null && parseView(`?view=${encodeURIComponent(view)}`) !== view) out.push(`view=${view.slice(0, 24)}`);
+  return out;
+}
 
 /** Apply the settings a query string describes; invalid values are ignored. */
 export function applyUrlSettings(search: string = location.search): void {
   const d = decodeSettings(search);
+  const notes: string[] = [];
+  // A prompt over the limit is cut rather than dropped, so a long shared prompt still draws something.
+  const rawPrompt = new URLSearchParams(search).get(URL_KEYS.prompt);
+  if (d.prompt === undefined && rawPrompt !== null && rawPrompt.length > GENERATE_LIMITS.maxPromptLength) {
+    d.prompt = rawPrompt.slice(0, GENERATE_LIMITS.maxPromptLength);
+    notes.push(`The prompt in the link was cut to ${GENERATE_LIMITS.maxPromptLength} characters.`);
+  }
+  const rejected = rejectedUrlKeys(search, d);
+  if (rejected.length) notes.push(`Ignored settings in the link (out of range or not understood): ${rejected.join(', ')}.`);
+  useUiStore.setState({ view: parseView(search), notice: notes.length ? notes.join(' ') : null });
   const patch: Partial<Settings> = {};
   if (d.prompt !== undefined) patch.prompt = d.prompt;
   if (d.negativePrompt !== undefined) patch.negativePrompt = d.negativePrompt;
-  if (d.seed !== undefined && d.seed <= 2 ** 32 - 1) patch.seed = d.seed;
+  if (d.seed !== undefined) patch.seed = d.seed;
   if (d.steps !== undefined) patch.steps = d.steps;
   if (d.modelId !== undefined) patch.modelId = d.modelId;
   if (d.sampler !== undefined) patch.sampler = d.sampler;

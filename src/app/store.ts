@@ -1,10 +1,14 @@
 /**
  * App state (zustand). Components read narrow slices; all engine traffic goes through engineBridge.ts, which
  * writes results back here. Data flows one way: UI -> store/bridge -> worker -> engine -> bridge -> store -> UI.
+ *
+ * Each piece of state has one holder: every finished run (control panel and grid) is in `runs` once, and what is
+ * derived from it (the latest interactive run: {@link selectLast}; a grid cell's run: its `runId`) is looked up.
  */
 import { create } from 'zustand';
-import type { GenerateResult, LoadedModel, LoadProgress, ProviderPreference, RgbaImage, RngKind, WireError } from '../engine/protocol';
+import type { EngineError, GenerateResult, LoadedModel, LoadProgress, ProviderPreference, RgbaImage, RngKind } from '../engine';
 import type { ModelChoice } from './models';
+import { DEFAULT_PROMPT } from './prompt/suggestions';
 
 export interface Settings {
   prompt: string;
@@ -15,6 +19,7 @@ export interface Settings {
   /** Scheduler class override; '' = the model's own scheduler. */
   sampler: string;
   provider: ProviderPreference;
+  /** The selected model (picker, URL); written by engineBridge.loadModel, which loads it. */
   modelId: string;
   rng: RngKind;
   eta: number;
@@ -28,7 +33,7 @@ export interface RunResult {
   params: Settings;
   result: GenerateResult;
   finishedAt: number;
-  /** 'grid' runs come from the comparison runner; they never replace `last`. */
+  /** 'grid' runs come from the comparison runner; they are never the latest interactive run ({@link selectLast}). */
   source?: 'single' | 'grid';
   /** Grid row label ("Teacher · DDPM") for grid runs. */
   rowLabel?: string;
@@ -49,11 +54,13 @@ export interface AppState {
   models: ModelChoice[];
   modelsReady: boolean;
   loaded: LoadedModel | null;
-  loading: { requestId: string; modelId: string; progress: LoadProgress | null; startedAt: number } | null;
-  loadError: WireError | null;
+  /** The load in flight; it is for `settings.modelId` (loadModel sets both). */
+  loading: { requestId: string; progress: LoadProgress | null; startedAt: number } | null;
+  /** The error the engine threw (same class and code as in the worker). */
+  loadError: EngineError | null;
   running: { requestId: string; step: number; total: number; startedAt: number } | null;
-  last: RunResult | null;
-  genError: WireError | null;
+  genError: EngineError | null;
+  /** Every finished run, oldest first: the control panel's and the grid's (at most MAX_RUNS, see addRun). */
   runs: RunResult[];
   /** Decode each step's x0 for the filmstrip (costs one VAE run per step). */
   showPreviews: boolean;
@@ -64,7 +71,8 @@ export interface AppState {
 }
 
 export const DEFAULT_SETTINGS: Settings = {
-  prompt: 'a red circle on a blue background',
+  // In-domain for the embedded models (issue 15): a full caption of their grammar with a seen colour/shape pair.
+  prompt: DEFAULT_PROMPT,
   negativePrompt: '',
   seed: 42,
   steps: 1,
@@ -84,7 +92,6 @@ export const initialState: AppState = {
   loading: null,
   loadError: null,
   running: null,
-  last: null,
   genError: null,
   runs: [],
   showPreviews: false,
@@ -96,4 +103,39 @@ export const useAppStore = create<AppState>()(() => initialState);
 
 export function updateSettings(patch: Partial<Settings>): void {
   useAppStore.setState((s) => ({ settings: { ...s.settings, ...patch } }));
+}
+
+/** Runs kept for the charts and the CSV; the oldest unpinned ones go first. */
+export const MAX_RUNS = 500;
+
+/** Request ids of runs that must stay while they are shown (the current grid's cells). */
+const pinned = new Set<string>();
+
+/** Keep these runs past MAX_RUNS (the grid pins its cells' runs; `replace` drops the previous grid's pins). */
+export function pinRuns(ids: Iterable<string>, replace = false): void {
+  if (replace) pinned.clear();
+  for (const id of ids) pinned.add(id);
+}
+
+/** Record a finished run (the one place runs are stored). */
+export function addRun(run: RunResult): void {
+  useAppStore.setState((s) => {
+    const runs = [...s.runs, run];
+    for (let i = 0; runs.length > MAX_RUNS && i < runs.length; ) {
+      if (pinned.has(runs[i].requestId)) i++;
+      else runs.splice(i, 1);
+    }
+    return { runs };
+  });
+}
+
+/** The latest interactive (control panel) run: the image, its timings and its export. */
+export function selectLast(s: Pick<AppState, 'runs'>): RunResult | null {
+  for (let i = s.runs.length - 1; i >= 0; i--) if (s.runs[i].source !== 'grid') return s.runs[i];
+  return null;
+}
+
+/** A run by request id (a grid cell's run). */
+export function selectRun(s: Pick<AppState, 'runs'>, requestId: string | undefined): RunResult | null {
+  return requestId === undefined ? null : (s.runs.find((r) => r.requestId === requestId) ?? null);
 }

@@ -45,8 +45,11 @@ describe('url state', () => {
     expect(decodeSettings(q)).toEqual({ compareModels: ['ok', 'also.ok', 'trailing'], compareSteps: [4, 8] });
     expect(decodeSettings('seed=1e3&steps=0x10&cfg=Infinity')).toEqual({});
     expect(decodeSettings('seed=9007199254740992&steps=1.5&cfg=-0.5')).toEqual({});
-    expect(decodeSettings('seed=9007199254740991&steps=1000&cfg=0&ep=auto')).toEqual({ seed: 9007199254740991, steps: 1000, guidanceScale: 0, provider: 'auto' });
-    expect(decodeSettings('p=' + 'x'.repeat(2001))).toEqual({});
+    // The engine's limits (GENERATE_LIMITS): 32-bit seeds, prompts of at most 1000 characters.
+    expect(decodeSettings('seed=4294967296')).toEqual({});
+    expect(decodeSettings('seed=4294967295&steps=1000&cfg=0&ep=auto')).toEqual({ seed: 4294967295, steps: 1000, guidanceScale: 0, provider: 'auto' });
+    expect(decodeSettings('p=' + 'x'.repeat(1001))).toEqual({});
+    expect(decodeSettings('p=' + 'x'.repeat(1000))).toEqual({ prompt: 'x'.repeat(1000) });
     expect(decodeSettings('%E0%A4%A&p=ok')).toEqual({ prompt: 'ok' });
     expect(decodeSettings(null as unknown as string)).toEqual({});
     expect(decodeSettings('cm=,,&cs=')).toEqual({});

@@ -1,8 +1,9 @@
 /**
  * Settings <-> URL query string, so a comparison can be shared and restored.
  * Short, stable keys: p, np, seed, steps, model, sampler, cfg, ep, cm, cs.
- * Decoding never throws: invalid or out-of-range values are dropped.
+ * Decoding never throws: invalid or out-of-range values are dropped. The ranges are the engine's (GENERATE_LIMITS).
  */
+import { GENERATE_LIMITS, isValidSeed } from '../engine';
 
 export type ProviderSetting = 'auto' | 'webgpu' | 'wasm';
 
@@ -33,13 +34,9 @@ export const URL_KEYS = {
   compareSteps: 'cs',
 } as const satisfies Record<keyof Settings, string>;
 
+/** What the URL accepts: the engine's generation limits, plus the length of the comparison lists. */
 export const URL_LIMITS = {
-  maxPromptLength: 2000,
-  maxSeed: Number.MAX_SAFE_INTEGER,
-  minSteps: 1,
-  maxSteps: 1000,
-  minGuidance: 0,
-  maxGuidance: 30,
+  ...GENERATE_LIMITS,
   maxListLength: 32,
 } as const;
 
@@ -49,10 +46,6 @@ const PROVIDERS: readonly ProviderSetting[] = ['auto', 'webgpu', 'wasm'];
 
 function isValidId(s: unknown): s is string {
   return typeof s === 'string' && ID_RE.test(s);
-}
-
-function isValidSeed(n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= URL_LIMITS.maxSeed;
 }
 
 function isValidSteps(n: unknown): n is number {

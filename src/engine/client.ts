@@ -1,6 +1,6 @@
 /**
  * Main-thread side of the engine: turns requests into promises and forwards streaming events.
- * `createWorkerEngine` talks to worker.ts; inline.ts runs the same handler in this thread (Node, tests).
+ * `createWorkerEngine` talks to worker.ts; tests drive `EngineHandler` directly.
  */
 import { CancelledError, errorFromWire } from './errors';
 import type { EngineEvent, Request, RequestType, Requests, Responses } from './protocol';
@@ -21,7 +21,7 @@ interface Pending {
 let counter = 0;
 const nextId = (): string => `r${++counter}-${Date.now().toString(36)}`;
 
-export class EngineClient implements Engine {
+class EngineClient implements Engine {
   private readonly pending = new Map<string, Pending>();
   constructor(
     private readonly send: (req: Request) => void,
@@ -56,6 +56,9 @@ export class EngineClient implements Engine {
         break;
       case 'described':
         this.settle(ev.id, () => p.resolve(ev.defaults));
+        break;
+      case 'gpu-info':
+        this.settle(ev.id, () => p.resolve(ev.gpu));
         break;
       case 'error':
         this.settle(ev.id, () => p.reject(errorFromWire(ev.error)));

@@ -1,53 +1,38 @@
 /**
- * IEEE 754 half-precision conversion. ORT returns float16 tensors as Uint16Array in environments without
- * Float16Array (Node 20, older browsers), and expects Uint16Array bits for float16 inputs.
+ * float16 <-> float32 for ORT tensors. ORT takes float16 inputs as Uint16Array bits everywhere, and returns float16
+ * outputs as Float16Array where the platform has one (then io.ts needs no conversion), else as Uint16Array bits.
+ * The rounding is the platform's Float16Array (Chrome 135+, Firefox 129+, Safari 18.2+) or, elsewhere (Node 20,
+ * older browsers), @petamoriken/float16's polyfill: IEEE 754 round-to-nearest-even either way, the same bits as the
+ * float32 -> float16 cast of ORT and PyTorch for our float32 inputs.
  */
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+import { Float16Array as Float16ArrayPolyfill } from '@petamoriken/float16';
 
-/** Round-to-nearest-even float32 -> float16 bits. */
-export function toHalf(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf / NaN
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // overflow -> Inf
-  if (e <= 0) {
-    if (e < -10) return sign; // underflow -> signed zero
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1))) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++; // may carry into exponent: still correct
-  return sign | half;
+interface Float16View {
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
+  readonly length: number;
+  forEach(fn: (value: number, index: number) => void): void;
+}
+interface Float16Ctor {
+  new (values: Float32Array): Float16View;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): Float16View;
 }
 
-export function fromHalf(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
+const Float16: Float16Ctor = (globalThis as { Float16Array?: Float16Ctor }).Float16Array ?? Float16ArrayPolyfill;
 
+/** Rounds each value to float16 and returns the bits. */
 export function float32ToFloat16Bits(src: Float32Array): Uint16Array {
-  const out = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = toHalf(src[i]);
-  return out;
+  const half = new Float16(src);
+  return new Uint16Array(half.buffer, half.byteOffset, half.length);
 }
 
+/** float16 bits -> float32 values (exact: every float16 is a float32). */
 export function float16BitsToFloat32(src: Uint16Array): Float32Array {
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = fromHalf(src[i]);
+  // forEach, not Float32Array.from: the polyfill is a Proxy and forEach is its one bulk read that bypasses it.
+  // 786k values on Node 20: forEach 15-20 ms, Float32Array.from 139-206 ms, the former hand-written loop 46-56 ms.
+  new Float16(src.buffer, src.byteOffset, src.length).forEach((v, i) => {
+    out[i] = v;
+  });
   return out;
 }

@@ -6,17 +6,17 @@
  */
 import { CancelledError, EngineError, errorToWire, isCancelled } from './errors';
 import { gpuCounters } from './gpu/counters';
-import { configureOrt } from './ort';
+import { configureOrt, probeWebGpu, type ProviderPreference } from './ort';
 import { Evaluator } from './evaluator';
 import { Pipeline } from './pipeline';
 import type { EngineEvent, LoadedModel, ModelRef, Request } from './protocol';
 import { LatestWinsRunner } from './queue';
 import { FileMapSource, UrlSource, type ModelSource } from './source';
 import { downloadModel } from './download/downloadModel';
-import { abortErrorFor } from './download/errors';
+import { abortErrorFor } from './download/abort';
 import { selectModelStore } from './download/selectStore';
 import type { ModelStore } from './download/store';
-import { CatalogOverlaySource, downloadErrorToEngine, StoreSource } from './sources/catalogSource';
+import { CatalogOverlaySource, StoreSource } from './sources/catalogSource';
 
 export type Post = (event: EngineEvent, transfer?: Transferable[]) => void;
 
@@ -34,6 +34,20 @@ interface PoolEntry {
   pipeline: Pipeline;
   model: LoadedModel;
   lastUsed: number;
+  /** The provider choice it was loaded with ('auto', 'webgpu', 'wasm'). */
+  preference: ProviderPreference;
+}
+
+/**
+ * Whether a loaded pipeline serves a load request with `preference`: the same choice, its actual provider, or 'auto'
+ * where Auto would pick that provider now (WebGPU on a hardware adapter, else WASM: a pipeline loaded on a
+ * software adapter's WebGPU by an explicit choice is reloaded on WASM when the user switches to Auto).
+ */
+async function servesPreference(entry: PoolEntry, preference: ProviderPreference): Promise<boolean> {
+  if (preference === entry.preference || preference === entry.model.provider) return true;
+  if (preference !== 'auto') return false;
+  const caps = await probeWebGpu();
+  return entry.model.provider === (caps.available && !caps.software ? 'webgpu' : 'wasm');
 }
 
 export class EngineHandler {
@@ -103,6 +117,9 @@ export class EngineHandler {
           return await this.score(req);
         case 'describe':
           return await this.describe(req);
+        case 'gpuInfo':
+          this.post({ type: 'gpu-info', id: req.id, gpu: await probeWebGpu() });
+          return;
         case 'stats': {
           const mem = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory;
           this.post({ type: 'stats', id: req.id, stats: { jsHeapUsed: mem ? mem.usedJSHeapSize : null, gpu: gpuCounters(), loadedModels: this.pool.size } });
@@ -144,7 +161,7 @@ export class EngineHandler {
     const { source, externalDataFiles } = await this.sourceFor(ref);
     // Same model on the same provider already loaded: just make it active.
     const existing = this.pool.get(req.model.id);
-    if (existing && (req.provider === 'auto' || req.provider === existing.model.provider) && ref.kind !== 'files' && existing.model.source === source.label) {
+    if (existing && ref.kind !== 'files' && existing.model.source === source.label && (await servesPreference(existing, req.provider))) {
       existing.lastUsed = ++this.useCounter;
       if (req.activate !== false) this.activeId = req.model.id;
       this.post({ type: 'loaded', id: req.id, model: existing.model });
@@ -166,7 +183,7 @@ export class EngineHandler {
       }
       const model: LoadedModel = { ...next.info, id: req.model.id };
       const old = this.pool.get(req.model.id);
-      this.pool.set(req.model.id, { pipeline: next, model, lastUsed: ++this.useCounter });
+      this.pool.set(req.model.id, { pipeline: next, model, lastUsed: ++this.useCounter, preference: req.provider });
       await old?.pipeline.release();
       if (req.activate !== false || this.activeId === null) this.activeId = req.model.id;
       await this.evict();
@@ -212,8 +229,6 @@ export class EngineHandler {
         onProgress: (progress) => this.post({ type: 'download-progress', id: req.id, progress }),
       });
       this.post({ type: 'downloaded', id: req.id, result });
-    } catch (e) {
-      throw downloadErrorToEngine(e);
     } finally {
       this.downloads.delete(req.id);
     }

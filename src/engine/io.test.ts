@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkDims, fixedBatch, timestepDims, toFloat32, toTypedArray } from './io';
-import { float16BitsToFloat32, float32ToFloat16Bits, fromHalf, toHalf } from './float16';
+import { float16BitsToFloat32, float32ToFloat16Bits } from './float16';
+
+const toHalf = (v: number): number => float32ToFloat16Bits(Float32Array.of(v))[0];
+const fromHalf = (bits: number): number => float16BitsToFloat32(Uint16Array.of(bits))[0];
 
 describe('dtype adaptation', () => {
   it('converts ids to int64 and int32', () => {
@@ -16,6 +19,7 @@ describe('dtype adaptation', () => {
     expect([...(toTypedArray([999.4], 'int64', 't') as BigInt64Array)]).toEqual([999n]);
     const h = toTypedArray([999], 'float16', 't') as Uint16Array;
     expect(h).toBeInstanceOf(Uint16Array);
+    expect(h[0]).toBe(0x63ce);
     expect(fromHalf(h[0])).toBe(999);
   });
 
@@ -60,6 +64,17 @@ describe('float16', () => {
     expect(Number.isNaN(fromHalf(toHalf(NaN)))).toBe(true);
     expect(fromHalf(toHalf(1e-9))).toBe(0);
   });
+  it('round-trips every float16 bit pattern (both signs, subnormals, infinities; NaN stays NaN)', () => {
+    const all = new Uint16Array(65536).map((_, i) => i);
+    const values = float16BitsToFloat32(all);
+    const back = float32ToFloat16Bits(values);
+    for (let i = 0; i < 65536; i++) {
+      if ((i & 0x7c00) === 0x7c00 && (i & 0x3ff) !== 0) expect(Number.isNaN(values[i])).toBe(true);
+      else expect(back[i], `bits 0x${i.toString(16)}`).toBe(i);
+    }
+    expect([values[0x3c00], values[0x8001], values[0x7bff], values[0xfc00]]).toEqual([1, -(2 ** -24), 65504, -Infinity]);
+  });
+
   it('converts arrays within half precision', () => {
     const x = new Float32Array([0.1, -3.3, 100.7, 1e-3]);
     const y = float16BitsToFloat32(float32ToFloat16Bits(x));

@@ -8,6 +8,30 @@ import { float16BitsToFloat32, float32ToFloat16Bits } from './float16';
 
 export type DType = 'float32' | 'float16' | 'int64' | 'int32' | 'float64';
 
+/**
+ * The one table of ONNX input and output names the engine looks for, per component: exports name things
+ * differently, so each role lists its candidates in order (pipeline/bindings.ts resolves them once per model).
+ */
+export const IO_NAMES = {
+  textEncoder: {
+    inputIds: ['input_ids'],
+    attentionMask: ['attention_mask'],
+    output: 'last_hidden_state',
+  },
+  unet: {
+    sample: ['sample'],
+    timestep: ['timestep', 't', 'timesteps'],
+    encoderHiddenStates: ['encoder_hidden_states'],
+    /** LCM's guidance-scale embedding. */
+    timestepCond: ['timestep_cond', 'w_embedding'],
+    output: 'out_sample',
+  },
+  vae: {
+    latents: ['latent_sample', 'latents', 'z'],
+    output: 'sample',
+  },
+} as const;
+
 export interface IoSpec {
   name: string;
   type: string;

@@ -9,6 +9,7 @@
  *   unet/model.onnx (+config.json, model.onnx_data for > 2 GB exports)
  *   vae_decoder/model.onnx (+config.json)
  */
+import { samplerClassFor } from '../schedulers';
 import { EngineError } from './errors';
 
 export const LAYOUT_FILES = {
@@ -87,18 +88,12 @@ export function validateModelIndex(index: Json): void {
   }
 }
 
-/** Short sampler names accepted in model_index.json's "fewstep.sampler" (and the URL), mapped to classes. */
-export const SAMPLER_ALIASES: Readonly<Record<string, string>> = {
-  ddim: 'DDIMScheduler',
-  ddpm: 'DDPMScheduler',
-  lcm: 'LCMScheduler',
-  euler: 'EulerDiscreteScheduler',
-  euler_a: 'EulerAncestralDiscreteScheduler',
-  euler_ancestral: 'EulerAncestralDiscreteScheduler',
-};
-
+/**
+ * The scheduler class a sampler name in model_index.json's "fewstep.sampler" (or the URL) stands for: a class name,
+ * or a short name / label of the sampler registry ("ddim", "euler_a", "Euler a"); unknown names are kept.
+ */
 export function samplerClass(name: string): string {
-  return SAMPLER_ALIASES[name.toLowerCase()] ?? name;
+  return samplerClassFor(name);
 }
 
 export function parseDefaults(index: Json, schedulerConfig: Json): PipelineDefaults {

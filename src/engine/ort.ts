@@ -32,6 +32,11 @@ export interface GpuCapabilities {
   available: boolean;
   reason: string;
   adapterInfo: string;
+  /**
+   * The adapter is a fallback/software one (SwiftShader: headless Chromium, VMs, GPU-less Linux): it emulates the GPU
+   * on the CPU, so 'auto' prefers WASM there (a 1-step image takes seconds on it, milliseconds on WASM).
+   */
+  software: boolean;
   shaderF16: boolean;
   maxBufferSize: number;
   maxStorageBufferBindingSize: number;
@@ -43,7 +48,7 @@ let capabilities: Promise<GpuCapabilities> | null = null;
 export function probeWebGpu(): Promise<GpuCapabilities> {
   capabilities ??= (async (): Promise<GpuCapabilities> => {
     const none = (reason: string): GpuCapabilities =>
-      Object.freeze({ available: false, reason, adapterInfo: '', shaderF16: false, maxBufferSize: 0, maxStorageBufferBindingSize: 0 });
+      Object.freeze({ available: false, reason, adapterInfo: '', software: false, shaderF16: false, maxBufferSize: 0, maxStorageBufferBindingSize: 0 });
     const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
     if (!gpu) return none('this browser exposes no WebGPU (navigator.gpu is undefined)');
     let adapter: GPUAdapter | null = null;
@@ -55,16 +60,29 @@ export function probeWebGpu(): Promise<GpuCapabilities> {
     if (!adapter) return none('no WebGPU adapter is available (blocklisted GPU or WebGPU disabled)');
     const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
     const adapterInfo = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : '';
+    const software = isSoftwareAdapter(adapter);
     return Object.freeze({
       available: true,
-      reason: 'WebGPU adapter found',
+      reason: software ? `the WebGPU adapter (${adapterInfo || 'unknown'}) is a software fallback that emulates the GPU on the CPU` : 'WebGPU adapter found',
       adapterInfo: adapterInfo || 'unknown adapter',
+      software,
       shaderF16: adapter.features.has('shader-f16'),
       maxBufferSize: adapter.limits.maxBufferSize,
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
     });
   })();
   return capabilities;
+}
+
+/**
+ * Whether an adapter is a fallback (software) one: `info.isFallbackAdapter` (Chrome 121+; `adapter.isFallbackAdapter`
+ * before), or SwiftShader named in its vendor/architecture/description (older Chromium leaves the flag false for it).
+ */
+export function isSoftwareAdapter(adapter: { info?: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }; isFallbackAdapter?: boolean }): boolean {
+  const info = adapter.info;
+  if (info?.isFallbackAdapter === true || adapter.isFallbackAdapter === true) return true;
+  const text = info ? [info.vendor, info.architecture, info.description, info.device].filter(Boolean).join(' ').toLowerCase() : '';
+  return /swiftshader|llvmpipe|lavapipe|software rasterizer|microsoft basic render/.test(text);
 }
 
 function ioSpecs(meta: readonly ort.InferenceSession.ValueMetadata[], names: readonly string[]): Map<string, IoSpec> {

@@ -3,11 +3,11 @@
  * Every request carries an `id`; every event names the request it answers.
  */
 import type { WireError } from './errors';
-import type { ProviderPreference } from './ort';
+import type { GpuCapabilities, ProviderPreference } from './ort';
 import type { EvaluatorScore } from './evaluator';
 import type { RgbaImage as EvalImage } from './image';
 import type { GenerateParams, GenerateResult, LoadProgress, ModelInfo, StepEvent } from './pipeline';
-import type { CatalogEntry } from './catalog';
+import type { CatalogEntry } from './catalog/schema';
 import type { PipelineDefaults } from './layout';
 import type { DownloadResult } from './download/downloadModel';
 import type { DownloadProgress } from './download/progress';
@@ -15,7 +15,8 @@ import type { StorageEstimateLike, StoredModelInfo, StoreKind } from './download
 
 export type { GenerateParams, GenerateResult, LoadProgress, ModelInfo, StepEvent, WireError, ProviderPreference };
 export type { CatalogEntry, DownloadProgress, DownloadResult, StorageEstimateLike, StoredModelInfo, StoreKind };
-export type { StageTimings, RngKind, LoopKind } from './pipeline';
+export type { GpuCapabilities, PipelineDefaults };
+export type { StageTimings, StageTotals, RngKind, LoopKind } from './pipeline';
 import type { GpuCounters } from './gpu/counters';
 export type { GpuCounters };
 export type { RgbaImage } from './image';
@@ -80,6 +81,11 @@ export interface Requests {
    * kept). Answered by a `scored` event, then `ack`. See evaluator.ts.
    */
   score: { image: EvalImage; prompt: string; evaluatorUrl: string };
+  /**
+   * What WebGPU offers in the engine's thread (adapter, shader-f16, buffer limits): the one probe the engine also
+   * uses to pick its provider (high-performance adapter), so the library and the loader never disagree.
+   */
+  gpuInfo: Record<string, never>;
 }
 
 /** Engine-side counters for the benchmark's memory and readback reports. */
@@ -109,7 +115,8 @@ export type EngineEvent =
   | { type: 'bare-result'; id: string; ms: number[]; modelId: string; provider: string }
   | { type: 'stats'; id: string; stats: EngineStats }
   | { type: 'scored'; id: string; score: EvaluatorScore }
-  | { type: 'described'; id: string; defaults: PipelineDefaults };
+  | { type: 'described'; id: string; defaults: PipelineDefaults }
+  | { type: 'gpu-info'; id: string; gpu: GpuCapabilities };
 
 /** What each request resolves with on the client. */
 export interface Responses {
@@ -126,4 +133,5 @@ export interface Responses {
   /** The score arrives as the `scored` event (onEvent); the request itself settles with `ack`. */
   score: void;
   describe: PipelineDefaults;
+  gpuInfo: GpuCapabilities;
 }

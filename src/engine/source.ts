@@ -28,7 +28,7 @@ export class UrlSource implements ModelSource {
   readonly label: string;
   constructor(
     readonly baseUrl: string,
-    private readonly fetchImpl: typeof fetch = (...a) => fetch(...a),
+    private readonly fetchImpl: typeof fetch = (...a: Parameters<typeof fetch>) => fetch(...a),
   ) {
     this.label = baseUrl;
   }

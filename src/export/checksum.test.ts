@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as zlib from 'node:zlib';
-import { adler32, crc32 } from './checksum';
+import { crc32 } from './checksum';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -27,19 +27,5 @@ describe('crc32', () => {
     // Independent check through a zlib gzip trailer (CRC-32 little-endian before ISIZE).
     const gz = zlib.gzipSync(data);
     expect(crc32(data)).toBe(gz.readUInt32LE(gz.length - 8));
-  });
-});
-
-describe('adler32', () => {
-  it('matches known values', () => {
-    expect(adler32(ascii(''))).toBe(1);
-    expect(adler32(ascii('Wikipedia'))).toBe(0x11e60398);
-    expect(adler32(ascii('123456789'))).toBe(0x091e01de);
-  });
-
-  it('agrees with the zlib trailer on large input (modulo reduction path)', () => {
-    const data = new Uint8Array(300_000).fill(255);
-    const z = zlib.deflateSync(data);
-    expect(adler32(data)).toBe(z.readUInt32BE(z.length - 4));
   });
 });

@@ -1,6 +1,8 @@
 /**
- * Checksums used by PNG and zlib: CRC-32 (ISO-HDLC / PNG, polynomial 0xEDB88320, reflected)
- * and Adler-32 (RFC 1950).
+ * CRC-32 of PNG chunks (ISO-HDLC, polynomial 0xEDB88320, reflected).
+ *
+ * Kept on purpose: fflate and fast-png both compute it internally but export neither, and this table CRC is
+ * 20 lines checked against node:zlib's in checksum.test.ts; a package for it would add more than it removes.
  */
 
 let crcTable: Uint32Array | null = null;
@@ -26,23 +28,4 @@ export function crc32(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length)
   let c = (crc ^ 0xffffffff) >>> 0;
   for (let i = start; i < end; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
-}
-
-/** Adler-32 of `bytes`; pass a previous value as `adler` (start with 1) to continue. */
-export function adler32(bytes: Uint8Array, adler = 1, start = 0, end = bytes.length): number {
-  let a = adler & 0xffff;
-  let b = (adler >>> 16) & 0xffff;
-  let i = start;
-  while (i < end) {
-    // 5552 is the largest n such that 255n(n+1)/2 + (n+1)(65520) < 2^32 (zlib's NMAX).
-    const n = Math.min(5552, end - i);
-    const stop = i + n;
-    for (; i < stop; i++) {
-      a += bytes[i];
-      b += a;
-    }
-    a %= 65521;
-    b %= 65521;
-  }
-  return ((b << 16) | a) >>> 0;
 }

@@ -1,10 +1,11 @@
 /**
  * Labelled comparison grid (rows = samplers/pipelines, columns = step counts) composed into one
- * RGBA image without canvas, so it runs in a Worker or in Node. Encode the result with
- * `encodePng(grid.data, grid.width, grid.height, ...)`.
+ * RGBA image. Images are placed by plain pixel writes; label text is drawn with canvas (labels.ts),
+ * and where there is no canvas (Node) the grid keeps its layout with blank label boxes. Encode the
+ * result with `encodePng(grid.data, grid.width, grid.height, ...)`.
  */
-import { drawText, fitText, measureText, textHeight, type Rgba } from './font';
 import { assertRgbaImage, type RgbaImage } from './image';
+import { canvasLabels, fitText, NO_LABELS, textHeight, type LabelPainter, type Rgba } from './labels';
 
 export interface GridOptions {
   /** Row labels, top to bottom. */
@@ -18,8 +19,10 @@ export interface GridOptions {
   /** Optional captions drawn under each cell, e.g. "412 ms". */
   captions?: (string | null | undefined)[][];
   title?: string;
-  /** Integer text scale; default 2 for cellSize >= 128, else 1. */
+  /** Integer text scale (1 = 10 px type); default 2 for cellSize >= 128, else 1. */
   textScale?: number;
+  /** How label text is measured and drawn. Default: canvas where there is one, else `NO_LABELS`; null: `NO_LABELS`. */
+  labels?: LabelPainter | null;
 }
 
 export interface Rect {
@@ -33,6 +36,8 @@ export interface GridLayout {
   width: number;
   height: number;
   textScale: number;
+  /** False when label text is skipped (no canvas): the boxes below are then left blank. */
+  labelsDrawn: boolean;
   /** Title text box (null without a title). */
   title: Rect | null;
   /** Column label boxes, one per column. */
@@ -58,8 +63,17 @@ function hasText(list: (string | null | undefined)[][] | undefined): boolean {
   return !!list && list.some((row) => row?.some((c) => !!c));
 }
 
+function painterFor(labels: LabelPainter | null | undefined): LabelPainter {
+  if (labels === undefined) return canvasLabels() ?? NO_LABELS;
+  return labels ?? NO_LABELS;
+}
+
 /** Computes where everything goes; `composeGrid` draws into exactly these boxes. */
 export function gridLayout(opts: Omit<GridOptions, 'cells'>): GridLayout {
+  return layoutWith(opts, painterFor(opts.labels));
+}
+
+function layoutWith(opts: Omit<GridOptions, 'cells'>, painter: LabelPainter): GridLayout {
   const { rows, cols, cellSize } = opts;
   if (!Number.isInteger(cellSize) || cellSize < 1 || cellSize > 4096) throw new RangeError(`Invalid cellSize ${cellSize}`);
   const s = opts.textScale ?? (cellSize >= 128 ? 2 : 1);
@@ -71,13 +85,13 @@ export function gridLayout(opts: Omit<GridOptions, 'cells'>): GridLayout {
   const titleH = title ? th + 2 * pad : 0;
   const headerH = th + 2 * pad;
   const labelTextW = Math.min(
-    Math.max(0, ...rows.map((r) => measureText(r, s))),
-    measureText('x'.repeat(MAX_LABEL_CHARS), s),
+    Math.max(0, ...rows.map((r) => painter.measure(r, s))),
+    painter.measure('x'.repeat(MAX_LABEL_CHARS), s),
   );
   const labelW = labelTextW > 0 ? labelTextW + 2 * pad : pad;
   const captionH = hasText(opts.captions) ? th + pad : 0;
   const gridW = labelW + Math.max(0, cols.length * cellSize + (cols.length - 1) * gap) + pad;
-  const titleW = title ? Math.min(measureText(title, s), measureText('x'.repeat(MAX_TITLE_CHARS), s)) + 2 * pad : 0;
+  const titleW = title ? Math.min(painter.measure(title, s), painter.measure('x'.repeat(MAX_TITLE_CHARS), s)) + 2 * pad : 0;
   const width = Math.max(gridW, titleW, 1);
   const gridTop = titleH + headerH;
   const height = Math.max(gridTop + Math.max(0, rows.length * (cellSize + captionH + gap) - gap) + pad, 1);
@@ -96,6 +110,7 @@ export function gridLayout(opts: Omit<GridOptions, 'cells'>): GridLayout {
     width,
     height,
     textScale: s,
+    labelsDrawn: painter !== NO_LABELS,
     title: title ? { x: pad, y: pad, w: width - 2 * pad, h: th } : null,
     colLabels: cols.map((_, c) => ({ x: labelW + c * (cellSize + gap), y: titleH + pad, w: cellSize, h: th })),
     rowLabels: rows.map((_, r) => ({ x: pad, y: gridTop + r * (cellSize + captionH + gap), w: labelW - 2 * pad, h: cellSize })),
@@ -165,28 +180,29 @@ function drawScaled(img: RgbaImage, src: RgbaImage, rect: Rect): void {
   }
 }
 
-function drawCentered(img: RgbaImage, text: string, rect: Rect, color: Rgba, s: number): void {
-  const t = fitText(text, rect.w, s);
-  const x = rect.x + Math.floor((rect.w - measureText(t, s)) / 2);
+function drawCentered(img: RgbaImage, text: string, rect: Rect, color: Rgba, s: number, painter: LabelPainter): void {
+  const t = fitText(text, rect.w, s, painter);
+  const x = rect.x + Math.floor((rect.w - painter.measure(t, s)) / 2);
   const y = rect.y + Math.floor((rect.h - textHeight(s)) / 2);
-  drawText(img, t, x, y, color, s);
+  painter.draw(img, t, x, y, color, s);
 }
 
 /** Composes the labelled grid into a new opaque RGBA image. */
 export function composeGrid(opts: GridOptions): RgbaImage & { data: Uint8ClampedArray; layout: GridLayout } {
-  const layout = gridLayout(opts);
+  const painter = painterFor(opts.labels);
+  const layout = layoutWith(opts, painter);
   const s = layout.textScale;
   const img = { data: new Uint8ClampedArray(layout.width * layout.height * 4), width: layout.width, height: layout.height };
   fillRect(img, { x: 0, y: 0, w: img.width, h: img.height }, BG);
 
   if (layout.title && opts.title) {
-    drawText(img, fitText(opts.title.trim(), layout.title.w, s), layout.title.x, layout.title.y, INK, s);
+    painter.draw(img, fitText(opts.title.trim(), layout.title.w, s, painter), layout.title.x, layout.title.y, INK, s);
   }
-  opts.cols.forEach((label, c) => drawCentered(img, label, layout.colLabels[c], INK, s));
+  opts.cols.forEach((label, c) => drawCentered(img, label, layout.colLabels[c], INK, s, painter));
   opts.rows.forEach((label, r) => {
     const box = layout.rowLabels[r];
-    const t = fitText(label, box.w, s);
-    drawText(img, t, box.x, box.y + Math.floor((box.h - textHeight(s)) / 2), INK, s);
+    const t = fitText(label, box.w, s, painter);
+    painter.draw(img, t, box.x, box.y + Math.floor((box.h - textHeight(s)) / 2), INK, s);
   });
   for (let r = 0; r < opts.rows.length; r++) {
     for (let c = 0; c < opts.cols.length; c++) {
@@ -198,7 +214,7 @@ export function composeGrid(opts: GridOptions): RgbaImage & { data: Uint8Clamped
       } else drawMissing(img, rect);
       const caption = opts.captions?.[r]?.[c];
       const capRect = layout.captions[r][c];
-      if (caption && capRect) drawCentered(img, caption, capRect, CAPTION_INK, s);
+      if (caption && capRect) drawCentered(img, caption, capRect, CAPTION_INK, s, painter);
     }
   }
   return { ...img, layout };

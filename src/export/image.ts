@@ -1,9 +1,10 @@
-/** A plain RGBA8 raster (row-major, 4 bytes per pixel), compatible with ImageData. */
-export interface RgbaImage {
-  data: Uint8ClampedArray | Uint8Array;
-  width: number;
-  height: number;
-}
+import type { RgbaImage as EngineImage } from '../engine';
+
+/**
+ * A plain RGBA8 raster (row-major, 4 bytes per pixel), compatible with ImageData: the engine's RgbaImage
+ * (engine/image.ts owns the type), whose pixels may also come as a plain Uint8Array here.
+ */
+export type RgbaImage = Omit<EngineImage, 'data'> & { data: EngineImage['data'] | Uint8Array };
 
 /** Throws a RangeError unless `img` is a well-formed RGBA image. */
 export function assertRgbaImage(img: RgbaImage, what = 'image'): void {

@@ -7,9 +7,10 @@
  *    Values containing ',', ':', '"' or a newline are written as JSON strings.
  *  - `fewstep`: JSON of the full record (everything needed to reproduce the image).
  */
+import { samplerClassFor as samplerClassForName, samplerRow } from '../schedulers';
+import type { RngKind } from '../engine';
 import type { TextChunk } from './png';
 
-export type RngKind = 'fewstep' | 'torch';
 export type ExecutionProvider = 'webgpu' | 'wasm';
 
 export interface GenerationRecord {
@@ -39,27 +40,14 @@ export interface GenerationRecord {
 export const PARAMETERS_KEYWORD = 'parameters';
 export const FEWSTEP_KEYWORD = 'fewstep';
 
-/** Scheduler class name <-> A1111-style sampler label. */
-export const SAMPLER_LABELS: Readonly<Record<string, string>> = Object.freeze({
-  DDIMScheduler: 'DDIM',
-  EulerDiscreteScheduler: 'Euler',
-  EulerAncestralDiscreteScheduler: 'Euler a',
-  LCMScheduler: 'LCM',
-  DDPMScheduler: 'DDPM',
-});
-
-/** "EulerDiscreteScheduler" -> "Euler"; unknown names are returned unchanged. */
+/** "EulerDiscreteScheduler" -> "Euler": the sampler registry's A1111 name; unknown names are returned unchanged. */
 export function samplerLabelFor(className: string): string {
-  return Object.hasOwn(SAMPLER_LABELS, className) ? SAMPLER_LABELS[className] : className;
+  return samplerRow(className)?.a1111 ?? className;
 }
 
-/** "Euler a" -> "EulerAncestralDiscreteScheduler" (case-insensitive); unknown labels unchanged. */
+/** "Euler a" -> "EulerAncestralDiscreteScheduler" (case-insensitive, via the sampler registry); unknown labels unchanged. */
 export function samplerClassFor(label: string): string {
-  const l = label.trim().toLowerCase();
-  for (const [cls, lab] of Object.entries(SAMPLER_LABELS)) {
-    if (lab.toLowerCase() === l || cls.toLowerCase() === l) return cls;
-  }
-  return label;
+  return samplerClassForName(label);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,14 +1,21 @@
 /**
  * PNG writing and reading without canvas: 8-bit RGBA/RGB encoder, chunk parser, and text chunks
- * (tEXt, zTXt, iTXt). Works in the main thread, in Workers and in Node.
+ * (tEXt, zTXt, iTXt). Works in the main thread, in Workers and in Node. Deflate is fflate (or the
+ * platform's CompressionStream, see deflate.ts); the row filters are in scanlines.ts.
  *
  * Chunk layout (PNG spec, section 5.3): 4-byte big-endian data length, 4-byte ASCII type,
  * data, 4-byte CRC-32 over type + data.
+ *
+ * Kept on purpose (the chunk and text layer below): fast-png 8 reads and writes only tEXt, writes it after
+ * the image data, and decodes it as windows-1252 rather than Latin-1; our `fewstep` chunk is iTXt (UTF-8)
+ * whenever a prompt is not Latin-1, and files from other Stable Diffusion UIs carry zTXt/iTXt. The chunk
+ * packages (png-chunks-extract/-encode, png-chunk-text) are single 1.0.0 releases and handle tEXt only.
  */
 import { crc32 } from './checksum';
-import { hasNativeDeflate, zlibCompress, zlibInflate, zlibStored } from './zlib';
+import { zlibDeflate, zlibDeflateSync, zlibInflate } from './deflate';
+import { filteredScanlines } from './scanlines';
 
-export const PNG_SIGNATURE: Readonly<Uint8Array> = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
+const PNG_SIGNATURE: Readonly<Uint8Array> = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
 
 /** Thrown for anything that is not a well-formed PNG (bad signature, truncation, bad CRC...). */
 export class PngFormatError extends Error {
@@ -42,17 +49,13 @@ export type PngBytes = Uint8Array | ArrayBuffer;
 export interface EncodePngOptions {
   /** Text chunks written before the image data. */
   text?: TextChunk[];
-  /**
-   * 'auto' (default): CompressionStream('deflate') when available, else stored blocks.
-   * 'none': stored blocks only.
-   */
-  compression?: 'auto' | 'none';
   /** Write colour type 2 (RGB) when every pixel is opaque. Default true. */
   dropOpaqueAlpha?: boolean;
 }
 
 const MAX_DIMENSION = 0x7fffffff;
-const MAX_TEXT_INFLATE = 16 * 1024 * 1024;
+/** Compressed text chunks that inflate to more than this are skipped. */
+export const MAX_TEXT_INFLATE = 16 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------
 // Low-level helpers
@@ -185,7 +188,7 @@ function indexOfZero(b: Uint8Array, from: number): number {
 }
 
 /** Decodes one tEXt/zTXt/iTXt chunk; returns null for malformed or unsupported chunks. */
-export function decodeTextChunk(chunk: Pick<PngChunk, 'type' | 'data'>): PngTextEntry | null {
+function decodeTextChunk(chunk: Pick<PngChunk, 'type' | 'data'>): PngTextEntry | null {
   const d = chunk.data;
   const nul = indexOfZero(d, 0);
   if (nul < 1 || nul > 79) return null;
@@ -196,7 +199,7 @@ export function decodeTextChunk(chunk: Pick<PngChunk, 'type' | 'data'>): PngText
     }
     if (chunk.type === 'zTXt') {
       if (d[nul + 1] !== 0) return null; // compression method 0 = zlib is the only one defined
-      const raw = zlibInflate(d.subarray(nul + 2), { maxOutputLength: MAX_TEXT_INFLATE });
+      const raw = zlibInflate(d.subarray(nul + 2), MAX_TEXT_INFLATE);
       return { chunkType: 'zTXt', keyword, text: latin1Decode(raw) };
     }
     if (chunk.type === 'iTXt') {
@@ -209,7 +212,7 @@ export function decodeTextChunk(chunk: Pick<PngChunk, 'type' | 'data'>): PngText
       let body = d.subarray(tkEnd + 1);
       if (compressed === 1) {
         if (method !== 0) return null;
-        body = zlibInflate(body, { maxOutputLength: MAX_TEXT_INFLATE });
+        body = zlibInflate(body, MAX_TEXT_INFLATE);
       } else if (compressed !== 0) return null;
       return {
         chunkType: 'iTXt',
@@ -220,7 +223,7 @@ export function decodeTextChunk(chunk: Pick<PngChunk, 'type' | 'data'>): PngText
       };
     }
   } catch {
-    return null; // corrupt compressed text: skip the chunk rather than fail the whole file
+    return null; // corrupt or oversized compressed text: skip the chunk rather than fail the whole file
   }
   return null;
 }
@@ -251,7 +254,7 @@ export function readTextChunks(png: PngBytes): Record<string, string> {
 // Writing text chunks
 
 /** PNG keyword rules: 1-79 Latin-1 printable characters, no leading/trailing/double spaces. */
-export function isValidKeyword(keyword: string): boolean {
+function isValidKeyword(keyword: string): boolean {
   if (keyword.length < 1 || keyword.length > 79) return false;
   if (keyword.startsWith(' ') || keyword.endsWith(' ') || keyword.includes('  ')) return false;
   for (let i = 0; i < keyword.length; i++) {
@@ -284,33 +287,6 @@ export function makeTextChunk({ keyword, text }: TextChunk): Uint8Array {
   return makeChunk('iTXt', data);
 }
 
-/**
- * Returns a copy of `png` with `chunks` inserted right after IHDR (before the image data).
- * Existing text chunks with the same keywords are removed unless `replace: false`.
- * Intended for PNGs from canvas.toBlob / OffscreenCanvas.convertToBlob.
- */
-export function insertTextChunks(png: PngBytes, chunks: TextChunk[], opts: { replace?: boolean } = {}): Uint8Array {
-  const b = toBytes(png);
-  const parsed = readPngChunks(b);
-  const encoded = chunks.map(makeTextChunk);
-  const replaced = new Set(opts.replace === false ? [] : chunks.map((c) => c.keyword));
-  const parts: Uint8Array[] = [PNG_SIGNATURE as Uint8Array];
-  parsed.forEach((c, i) => {
-    const raw = b.subarray(c.offset, c.offset + 12 + c.data.length);
-    if (i === 0) {
-      parts.push(raw, ...encoded);
-      return;
-    }
-    if ((c.type === 'tEXt' || c.type === 'zTXt' || c.type === 'iTXt') && replaced.size > 0) {
-      const nul = indexOfZero(c.data, 0);
-      const kw = nul > 0 ? latin1Decode(c.data.subarray(0, nul)) : '';
-      if (replaced.has(kw)) return;
-    }
-    parts.push(raw);
-  });
-  return concat(parts);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
@@ -326,80 +302,6 @@ function validateImage(data: PixelData, width: number, height: number): void {
 function isOpaque(data: PixelData): boolean {
   for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) return false;
   return true;
-}
-
-/** Raw scanlines (filter byte + pixels) for colour type 6 (bpp 4) or 2 (bpp 3). */
-function packRows(data: PixelData, width: number, height: number, bpp: 3 | 4): Uint8Array {
-  const stride = width * bpp;
-  const out = new Uint8Array(height * (stride + 1));
-  let o = 0;
-  let i = 0;
-  for (let y = 0; y < height; y++) {
-    out[o++] = 0;
-    if (bpp === 4) {
-      out.set(data.subarray(i, i + stride), o);
-      o += stride;
-      i += stride;
-    } else {
-      for (let x = 0; x < width; x++, i += 4) {
-        out[o++] = data[i];
-        out[o++] = data[i + 1];
-        out[o++] = data[i + 2];
-      }
-    }
-  }
-  return out;
-}
-
-function paeth(a: number, b: number, c: number): number {
-  const p = a + b - c;
-  const pa = Math.abs(p - a);
-  const pb = Math.abs(p - b);
-  const pc = Math.abs(p - c);
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-}
-
-/**
- * Applies per-row adaptive filtering in place (the "minimum sum of absolute differences"
- * heuristic from the PNG spec's recommendations). Input rows have filter byte 0.
- */
-function filterRows(raw: Uint8Array, height: number, stride: number, bpp: number): Uint8Array {
-  const out = new Uint8Array(raw.length);
-  const cand = Array.from({ length: 5 }, () => new Uint8Array(stride));
-  for (let y = 0; y < height; y++) {
-    const cur = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-    const prev = y > 0 ? raw.subarray((y - 1) * (stride + 1) + 1, y * (stride + 1)) : null;
-    let best = 0;
-    let bestSum = Infinity;
-    for (let f = 0; f < 5; f++) {
-      const c = cand[f];
-      let sum = 0;
-      for (let x = 0; x < stride; x++) {
-        const a = x >= bpp ? cur[x - bpp] : 0;
-        const b = prev ? prev[x] : 0;
-        const cc = prev && x >= bpp ? prev[x - bpp] : 0;
-        let v: number;
-        switch (f) {
-          case 0: v = cur[x]; break;
-          case 1: v = cur[x] - a; break;
-          case 2: v = cur[x] - b; break;
-          case 3: v = cur[x] - ((a + b) >>> 1); break;
-          default: v = cur[x] - paeth(a, b, cc);
-        }
-        v &= 0xff;
-        c[x] = v;
-        sum += v < 128 ? v : 256 - v;
-      }
-      if (sum < bestSum) {
-        bestSum = sum;
-        best = f;
-      }
-    }
-    const o = y * (stride + 1);
-    out[o] = best;
-    out.set(cand[best], o + 1);
-  }
-  return out;
 }
 
 function assemble(width: number, height: number, colorType: 2 | 6, zdata: Uint8Array, text: TextChunk[]): Uint8Array {
@@ -420,34 +322,27 @@ function assemble(width: number, height: number, colorType: 2 | 6, zdata: Uint8A
   ]);
 }
 
-/**
- * Encodes 8-bit RGBA pixels (row-major, width*height*4 bytes) as a PNG, synchronously, using
- * stored (uncompressed) deflate blocks. Larger files than `encodePng`, but no async and no
- * platform APIs needed.
- */
-export function encodePngSync(data: PixelData, width: number, height: number, opts: Omit<EncodePngOptions, 'compression'> = {}): Uint8Array {
+/** Filtered scanlines and colour type: 2 (RGB) when every pixel is opaque, unless asked to keep alpha. */
+function scanlines(data: PixelData, width: number, height: number, opts: EncodePngOptions): { rows: Uint8Array; colorType: 2 | 6 } {
   validateImage(data, width, height);
   const rgb = opts.dropOpaqueAlpha !== false && isOpaque(data);
-  const raw = packRows(data, width, height, rgb ? 3 : 4);
-  return assemble(width, height, rgb ? 2 : 6, zlibStored(raw), opts.text ?? []);
+  return { rows: filteredScanlines(data, width, height, rgb ? 3 : 4), colorType: rgb ? 2 : 6 };
 }
 
 /**
- * Encodes 8-bit RGBA pixels as a PNG with text chunks. With compression 'auto' (default) rows are
- * adaptively filtered and compressed with CompressionStream('deflate') where available; without
- * it (or with compression 'none') the result is byte-identical to `encodePngSync`.
+ * Encodes 8-bit RGBA pixels (row-major, width*height*4 bytes) as a PNG with text chunks, synchronously
+ * (fflate deflate, adaptive row filters).
+ */
+export function encodePngSync(data: PixelData, width: number, height: number, opts: EncodePngOptions = {}): Uint8Array {
+  const { rows, colorType } = scanlines(data, width, height, opts);
+  return assemble(width, height, colorType, zlibDeflateSync(rows), opts.text ?? []);
+}
+
+/**
+ * Encodes 8-bit RGBA pixels as a PNG with text chunks, like `encodePngSync`, but deflates with the platform's
+ * CompressionStream where there is one (faster, and off the main thread: deflate.ts).
  */
 export async function encodePng(data: PixelData, width: number, height: number, opts: EncodePngOptions = {}): Promise<Uint8Array> {
-  validateImage(data, width, height);
-  const rgb = opts.dropOpaqueAlpha !== false && isOpaque(data);
-  const bpp = rgb ? 3 : 4;
-  let raw = packRows(data, width, height, bpp);
-  let zdata: Uint8Array;
-  if (opts.compression === 'none' || !hasNativeDeflate()) {
-    zdata = zlibStored(raw);
-  } else {
-    raw = filterRows(raw, height, width * bpp, bpp);
-    zdata = await zlibCompress(raw);
-  }
-  return assemble(width, height, rgb ? 2 : 6, zdata, opts.text ?? []);
+  const { rows, colorType } = scanlines(data, width, height, opts);
+  return assemble(width, height, colorType, await zlibDeflate(rows), opts.text ?? []);
 }

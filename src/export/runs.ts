@@ -2,15 +2,7 @@
  * Measured runs export: CSV (RFC 4180) and JSON, plus a small RFC 4180 parser.
  */
 
-export interface StageTimings {
-  tokenize: number;
-  textEncoder: number;
-  unet: number;
-  scheduler: number;
-  vae: number;
-  readback: number;
-  overhead: number;
-}
+import type { StageTotals } from '../engine';
 
 export interface RunRecord {
   id: string;
@@ -24,13 +16,13 @@ export interface RunRecord {
   executionProvider: string;
   totalMs: number;
   /** Per-stage times in ms. */
-  stages: StageTimings;
+  stages: StageTotals;
   qualityScore?: number | null;
   /** ISO 8601 timestamp. */
   createdAt: string;
 }
 
-export const STAGE_KEYS: readonly (keyof StageTimings)[] = [
+export const STAGE_KEYS: readonly (keyof StageTotals)[] = [
   'tokenize', 'textEncoder', 'unet', 'scheduler', 'vae', 'readback', 'overhead',
 ];
 

@@ -5,7 +5,7 @@
  */
 import { SchedulerError } from './errors';
 import { BETA_SCHEDULES, PREDICTION_TYPES, TIMESTEP_SPACINGS } from './schedule';
-import type { CommonConfig, NoiseSource, SchedulerClassName, StepOptions } from './types';
+import type { CommonConfig, NoiseSource, StepOptions } from './types';
 
 type Kind =
   | { type: 'number'; integer?: boolean; min?: number; exclusiveMin?: boolean; max?: number }
@@ -26,6 +26,51 @@ export const COMMON_SPEC: ConfigSpec<CommonConfig> = {
   timestep_spacing: { type: 'enum', values: TIMESTEP_SPACINGS },
   steps_offset: { type: 'number', integer: true, min: 0 },
   rescale_betas_zero_snr: { type: 'boolean' },
+};
+
+/** x0 clipping and dynamic thresholding, the keys DDPM, DDIM and LCM share (defaults differ per class). */
+export interface ClipConfig {
+  /** Clamp x0 to [-clip_sample_range, clip_sample_range] (default true for DDPM / DDIM, false for LCM). */
+  clip_sample: boolean;
+  /** Default 1.0. */
+  clip_sample_range: number;
+  /** Default false. Dynamic thresholding (Imagen); not implemented here: true is rejected. */
+  thresholding: boolean;
+  /** Default 0.995. Only used with thresholding. */
+  dynamic_thresholding_ratio: number;
+  /** Default 1.0. Only used with thresholding. */
+  sample_max_value: number;
+}
+
+/** diffusers' defaults of the shared keys (DDPM, DDIM, Euler, EulerAncestral; LCM overrides the betas). */
+export const COMMON_DEFAULTS: Omit<CommonConfig, '_class_name'> = {
+  num_train_timesteps: 1000,
+  beta_start: 0.0001,
+  beta_end: 0.02,
+  beta_schedule: 'linear',
+  trained_betas: null,
+  prediction_type: 'epsilon',
+  timestep_spacing: 'leading',
+  steps_offset: 0,
+  rescale_betas_zero_snr: false,
+};
+
+/** diffusers' defaults shared by DDPM and DDIM (LCM overrides clip_sample). */
+export const ALPHA_SPACE_DEFAULTS: Omit<CommonConfig & ClipConfig, '_class_name'> = {
+  ...COMMON_DEFAULTS,
+  clip_sample: true,
+  clip_sample_range: 1.0,
+  thresholding: false,
+  dynamic_thresholding_ratio: 0.995,
+  sample_max_value: 1.0,
+};
+
+export const CLIP_SPEC: ConfigSpec<ClipConfig> = {
+  clip_sample: { type: 'boolean' },
+  clip_sample_range: { type: 'number', min: 0, exclusiveMin: true },
+  thresholding: { type: 'boolean' },
+  dynamic_thresholding_ratio: { type: 'number', min: 0, max: 1 },
+  sample_max_value: { type: 'number', min: 0 },
 };
 
 function describe(v: unknown): string {
@@ -78,7 +123,7 @@ function checkValue(cls: string, key: string, v: unknown, kind: Kind): unknown {
  * with exactly the keys of `defaults` plus `_class_name`.
  */
 export function resolveConfig<C extends CommonConfig>(
-  cls: SchedulerClassName,
+  cls: string,
   raw: Record<string, unknown>,
   defaults: Omit<C, '_class_name'>,
   spec: ConfigSpec<C>,

@@ -24,8 +24,8 @@ const f = (n: number, v = 0) => new Float32Array(n).fill(v);
 
 describe('unsupported classes and values', () => {
   it('an unsupported _class_name lists the supported classes', () => {
-    expectError(() => schedulerFromConfig(sd15), 'SCHEDULER_UNSUPPORTED', /"PNDMScheduler".*DDPMScheduler, DDIMScheduler, LCMScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler/);
-    expectError(() => schedulerFromConfig(sd15, { className: 'DPMSolverMultistepScheduler' }), 'SCHEDULER_UNSUPPORTED', /className "DPMSolverMultistepScheduler"/);
+    expectError(() => schedulerFromConfig(sd15), 'SCHEDULER_UNSUPPORTED', /"PNDMScheduler".*DDPMScheduler, DDIMScheduler, LCMScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler, TCDScheduler, CMStochasticIterativeScheduler/);
+    expectError(() => schedulerFromConfig(sd15, { className: 'UniPCMultistepScheduler' }), 'SCHEDULER_UNSUPPORTED', /className "UniPCMultistepScheduler"/);
     expectError(() => schedulerFromConfig({}), 'SCHEDULER_INVALID_CONFIG', /no "_class_name"/);
     expectError(() => schedulerFromConfig(null as unknown as Record<string, unknown>), 'SCHEDULER_INVALID_CONFIG', /must be an object/);
   });

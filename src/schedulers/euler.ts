@@ -3,11 +3,11 @@
  * Algorithm 2 with s_churn = 0 (a deterministic first-order ODE step). Matches diffusers' EulerDiscreteScheduler
  * (scheduling_euler_discrete.py); stabilityai/sd-turbo ships this class.
  */
-import { checkSameLength, checkScheduleLength, checkSteps, COMMON_SPEC, rejectUnsupported, resolveConfig, type ConfigSpec } from './config';
+import { defineScheduler, ScheduleState, stepOutputs, type SchedulerParts } from './base';
+import { checkSameLength, checkScheduleLength, checkSteps, COMMON_DEFAULTS, COMMON_SPEC, rejectUnsupported, resolveConfig, type ConfigSpec } from './config';
 import { SchedulerError } from './errors';
-import { eulerInitNoiseSigma, makeAlphasCumprod, sigmaSchedule, sigmasFromAlphasCumprod } from './schedule';
-import { StepCursor } from './state';
-import type { CommonConfig, Scheduler, SetTimestepsOptions, StepResult } from './types';
+import { eulerInitNoiseSigma, makeAlphasCumprod, sigmaSchedule, sigmasFromAlphasCumprod, type SigmaScheduleOptions } from './schedule';
+import type { CommonConfig, Scheduler, SetTimestepsOptions, StepCoefficients, StepResult } from './types';
 
 export interface EulerConfig extends CommonConfig {
   _class_name: 'EulerDiscreteScheduler';
@@ -28,23 +28,18 @@ export interface EulerConfig extends CommonConfig {
   final_sigmas_type: 'zero' | 'sigma_min';
 }
 
+/** diffusers' defaults of the keys every Euler-family scheduler has (EulerAncestral has no others). */
+export const EULER_FAMILY_DEFAULTS: Omit<CommonConfig, '_class_name'> = { ...COMMON_DEFAULTS, timestep_spacing: 'linspace' };
+
 export const EULER_DEFAULTS: Omit<EulerConfig, '_class_name'> = {
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  trained_betas: null,
-  prediction_type: 'epsilon',
+  ...EULER_FAMILY_DEFAULTS,
   interpolation_type: 'linear',
   use_karras_sigmas: false,
   use_exponential_sigmas: false,
   use_beta_sigmas: false,
   sigma_min: null,
   sigma_max: null,
-  timestep_spacing: 'linspace',
   timestep_type: 'discrete',
-  steps_offset: 0,
-  rescale_betas_zero_snr: false,
   final_sigmas_type: 'zero',
 };
 
@@ -69,96 +64,102 @@ export function eulerAlphasCumprod(config: CommonConfig): Float64Array {
   return a;
 }
 
+/** sqrt(sigma^2 + 1) in float32 steps, as diffusers' scale_model_input divides by it. */
+function inputDenominator(sigma: number): number {
+  return Math.fround(Math.sqrt(Math.fround(Math.fround(sigma * sigma) + 1)));
+}
+
+/**
+ * What Euler and Euler Ancestral share: schedule state holding sigmas (before setTimesteps diffusers holds the full
+ * training table, reversed, plus 0; initNoiseSigma reads it), setTimesteps through sigmaSchedule,
+ * scaleModelInput x / sqrt(sigma^2 + 1), sigma-space addNoise x0 + sigma noise.
+ */
+export function sigmaSpaceParts(
+  cls: string,
+  config: CommonConfig,
+  alphasCumprod: Float64Array,
+  schedule: (custom: number[] | null) => Omit<SigmaScheduleOptions, 'spacing' | 'stepsOffset'> & { allowNegative?: boolean },
+): Pick<SchedulerParts<CommonConfig>, 'state' | 'initNoiseSigma' | 'setTimesteps' | 'scaleModelInput' | 'addNoise'> {
+  const T = config.num_train_timesteps;
+  const state = new ScheduleState(cls, true, [...Array.from(sigmasFromAlphasCumprod(alphasCumprod)).reverse(), 0]);
+  return {
+    state,
+    initNoiseSigma: () => eulerInitNoiseSigma(state.sigmas!, config.timestep_spacing),
+    setTimesteps(n: number, opts?: SetTimestepsOptions) {
+      const custom = checkSteps(cls, n, T, 'num_train_timesteps', opts?.timesteps, T, false);
+      const { allowNegative, ...rest } = schedule(custom);
+      const s = sigmaSchedule(alphasCumprod, n, custom, { spacing: config.timestep_spacing, stepsOffset: config.steps_offset, ...rest });
+      checkScheduleLength(cls, s.timesteps, n, config.timestep_spacing, allowNegative);
+      state.set(s.timesteps, n, s.sigmas);
+    },
+    scaleModelInput(sample: Float32Array, t: number) {
+      const denom = inputDenominator(state.sigmas![state.index('scaleModelInput', t)]);
+      return sample.map((x) => x / denom);
+    },
+    addNoise(original: Float32Array, noise: Float32Array, t: number) {
+      checkSameLength(`${cls}.addNoise`, original, noise, 'noise');
+      const ts = state.timesteps;
+      const idx = ts.indexOf(t);
+      if (idx < 0) {
+        throw new SchedulerError('SCHEDULER_INVALID_TIMESTEPS', `${cls}.addNoise: timestep ${t} is not in the current schedule [${ts.join(', ')}].`);
+      }
+      const second = ts.indexOf(t, idx + 1);
+      const sigma = state.sigmas![second >= 0 ? second : idx];
+      return original.map((x, i) => x + noise[i] * sigma);
+    },
+  };
+}
+
+/** denoised D(x) = ax x + am m from the prediction type (sigma-space parametrisation). */
+export function sigmaSpaceX0(pred: CommonConfig['prediction_type'], sigma: number): { ax: number; am: number } {
+  if (pred === 'epsilon') return { ax: 1, am: -sigma };
+  if (pred === 'v_prediction') return { ax: 1 / (sigma * sigma + 1), am: -sigma / Math.sqrt(sigma * sigma + 1) };
+  return { ax: 0, am: 1 };
+}
+
 export function createEulerDiscreteScheduler(rawConfig: Record<string, unknown> = {}): Scheduler<EulerConfig> {
   const config = resolveConfig<EulerConfig>(CLS, rawConfig, EULER_DEFAULTS, SPEC);
   rejectUnsupported(CLS, 'use_beta_sigmas', config.use_beta_sigmas, [false]);
   if (config.use_karras_sigmas && config.use_exponential_sigmas) {
     throw new SchedulerError('SCHEDULER_INVALID_CONFIG', `${CLS}: use_karras_sigmas and use_exponential_sigmas are mutually exclusive.`);
   }
-  const T = config.num_train_timesteps;
   const alphasCumprod = eulerAlphasCumprod(config);
   const sigmaTransform = config.use_karras_sigmas ? 'karras' : config.use_exponential_sigmas ? 'exponential' : 'none';
   const continuous = config.timestep_type === 'continuous' && config.prediction_type === 'v_prediction';
-  const cursor = new StepCursor(CLS);
-  let timesteps: readonly number[] = Object.freeze([]);
-  // Before setTimesteps diffusers holds the full training table (reversed) plus 0; initNoiseSigma reads it.
-  let sigmas: readonly number[] = Object.freeze([...Array.from(sigmasFromAlphasCumprod(alphasCumprod)).reverse(), 0]);
-  let numInferenceSteps: number | null = null;
-
-  function sigmaForTimestep(where: string, t: number): number {
-    const idx = timesteps.indexOf(t);
-    if (idx < 0) {
-      throw new SchedulerError('SCHEDULER_INVALID_TIMESTEPS', `${CLS}.${where}: timestep ${t} is not in the current schedule [${timesteps.join(', ')}].`);
+  const shared = sigmaSpaceParts(CLS, config, alphasCumprod, (custom) => {
+    if (custom && sigmaTransform !== 'none') {
+      throw new SchedulerError('SCHEDULER_INVALID_CONFIG', `${CLS}: custom timesteps cannot be combined with use_${sigmaTransform}_sigmas.`);
     }
-    const second = timesteps.indexOf(t, idx + 1);
-    return sigmas[second >= 0 ? second : idx];
+    if (custom && continuous) {
+      throw new SchedulerError('SCHEDULER_INVALID_CONFIG', `${CLS}: custom timesteps cannot be combined with timestep_type "continuous".`);
+    }
+    return {
+      sigmaTransform,
+      sigmaMin: config.sigma_min,
+      sigmaMax: config.sigma_max,
+      finalSigma: config.final_sigmas_type,
+      continuousTimesteps: continuous,
+      allowNegative: continuous,
+    };
+  });
+  const { state } = shared;
+
+  /** Symbols (Karras et al. Alg. 2, gamma = 0): sigma = sigma_i, sigmaNext = sigma_{i+1}, d = (x - D(x)) / sigma. */
+  function scalars(index: number) {
+    const sigma = state.sigmas![index];
+    const v = sigmaSpaceX0('v_prediction', sigma);
+    return { sigma, dt: state.sigmas![index + 1] - sigma, vScale: v.am, vSkip: v.ax };
   }
 
-  return {
-    className: CLS,
+  return defineScheduler<EulerConfig>({
+    ...shared,
     config,
     alphasCumprod,
-    get timesteps() {
-      return timesteps;
-    },
-    get sigmas() {
-      return sigmas;
-    },
-    get initNoiseSigma() {
-      return eulerInitNoiseSigma(sigmas, config.timestep_spacing);
-    },
-    get numInferenceSteps() {
-      return numInferenceSteps;
-    },
-    get stepIndex() {
-      return cursor.index;
-    },
-    resetStepIndex() {
-      cursor.reset();
-    },
-
-    setTimesteps(n: number, opts?: SetTimestepsOptions) {
-      const custom = checkSteps(CLS, n, T, 'num_train_timesteps', opts?.timesteps, T, false);
-      if (custom && sigmaTransform !== 'none') {
-        throw new SchedulerError('SCHEDULER_INVALID_CONFIG', `${CLS}: custom timesteps cannot be combined with use_${sigmaTransform}_sigmas.`);
-      }
-      if (custom && continuous) {
-        throw new SchedulerError('SCHEDULER_INVALID_CONFIG', `${CLS}: custom timesteps cannot be combined with timestep_type "continuous".`);
-      }
-      const s = sigmaSchedule(alphasCumprod, n, custom, {
-        spacing: config.timestep_spacing,
-        stepsOffset: config.steps_offset,
-        sigmaTransform,
-        sigmaMin: config.sigma_min,
-        sigmaMax: config.sigma_max,
-        finalSigma: config.final_sigmas_type,
-        continuousTimesteps: continuous,
-      });
-      checkScheduleLength(CLS, s.timesteps, n, config.timestep_spacing, continuous);
-      cursor.reset();
-      timesteps = Object.freeze(s.timesteps);
-      sigmas = Object.freeze(s.sigmas);
-      numInferenceSteps = n;
-    },
-
-    scaleModelInput(sample: Float32Array, t: number) {
-      const sigma = sigmas[cursor.resolve('scaleModelInput', timesteps, t)];
-      const denom = Math.fround(Math.sqrt(Math.fround(Math.fround(sigma * sigma) + 1)));
-      return sample.map((x) => x / denom);
-    },
 
     step(modelOutput: Float32Array, t: number, sample: Float32Array): StepResult {
       checkSameLength(`${CLS}.step`, sample, modelOutput, 'modelOutput');
-      const index = cursor.resolve('step', timesteps, t);
-      // Symbols (Karras et al. Alg. 2, gamma = 0): sigma = sigma_i, sigmaNext = sigma_{i+1}, d = (x - D(x)) / sigma.
-      const sigma = sigmas[index];
-      const sigmaNext = sigmas[index + 1];
-      const dt = sigmaNext - sigma;
-      const vScale = -sigma / Math.sqrt(sigma * sigma + 1);
-      const vSkip = 1 / (sigma * sigma + 1);
-      const n = sample.length;
-      const prev = new Float32Array(n);
-      const x0Out = new Float32Array(n);
+      const { sigma, dt, vScale, vSkip } = scalars(state.index('step', t));
+      const { n, prev, x0: x0Out } = stepOutputs(sample);
       for (let i = 0; i < n; i++) {
         const x = sample[i];
         const m = modelOutput[i];
@@ -168,14 +169,16 @@ export function createEulerDiscreteScheduler(rawConfig: Record<string, unknown> 
         prev[i] = x + ((x - x0) / sigma) * dt;
         x0Out[i] = x0;
       }
-      cursor.advance();
+      state.cursor!.advance();
       return { prevSample: prev, predOriginalSample: x0Out };
     },
 
-    addNoise(original: Float32Array, noise: Float32Array, t: number) {
-      checkSameLength(`${CLS}.addNoise`, original, noise, 'noise');
-      const sigma = sigmaForTimestep('addNoise', t);
-      return original.map((x, i) => x + noise[i] * sigma);
+    stepCoefficients(i: number): StepCoefficients {
+      const { sigma, dt } = scalars(i);
+      return {
+        timestep: state.timesteps[i], inScale: 1 / inputDenominator(sigma), ...sigmaSpaceX0(config.prediction_type, sigma), ex: 0, em: 0,
+        clip: Infinity, c0: -dt / sigma, cx: 1 + dt / sigma, ce: 0, cz: 0, noise: false,
+      };
     },
 
     needsNoise() {
@@ -184,5 +187,5 @@ export function createEulerDiscreteScheduler(rawConfig: Record<string, unknown> 
     isStochastic() {
       return false;
     },
-  };
+  });
 }

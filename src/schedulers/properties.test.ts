@@ -245,7 +245,10 @@ describe('configs', () => {
     expect(schedulerFromConfig({ _class_name: 'EulerDiscreteScheduler' }).config).toMatchObject({ timestep_spacing: 'linspace', final_sigmas_type: 'zero', use_karras_sigmas: false });
     expect(schedulerFromConfig({ _class_name: 'EulerAncestralDiscreteScheduler' }).config).toMatchObject({ timestep_spacing: 'linspace' });
     expect([...SUPPORTED_SCHEDULERS].sort()).toEqual(
-      ['DDIMScheduler', 'DDPMScheduler', 'EulerAncestralDiscreteScheduler', 'EulerDiscreteScheduler', 'LCMScheduler'],
+      [
+        'CMStochasticIterativeScheduler', 'DDIMScheduler', 'DDPMScheduler', 'DPMSolverMultistepScheduler', 'EulerAncestralDiscreteScheduler',
+        'EulerDiscreteScheduler', 'LCMScheduler', 'TCDScheduler',
+      ],
     );
   });
   it('JSON null means default', () => {

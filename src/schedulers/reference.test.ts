@@ -5,16 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { schedulerFromConfig } from './index';
-import { expectClose, fixtureInitial, fixtureNoise, loadFixture, standInModel } from './testUtil';
+import { expectClose, fixtureInitial, fixtureNoise, loadFixture, standInModel, type FixtureCase } from './testUtil';
 
-interface Case {
-  name: string;
-  className: string;
-  config: Record<string, unknown>;
-  steps: number;
-  customTimesteps: number[] | null;
-  originalInferenceSteps: number | null;
-  eta: number;
+interface Case extends FixtureCase {
   timesteps: number[];
   sigmas?: number[];
   init_noise_sigma: number;

@@ -3,9 +3,9 @@
  * zero-SNR rescale, and the numpy/torch rounding rules diffusers' schedules depend on.
  *
  * Unlike diffusers (which pastes these helpers into each scheduling_*.py under "# Copied from"), we import them.
- * Precision model: diffusers stores betas and alphas_cumprod as float32 tensors (cumprod accumulates in float64
- * on CPU); we compute in float64 and round the stored tables to float32 (Math.fround) at the same points, so the
- * tables match diffusers to about 1 float32 ulp.
+ * Precision model: diffusers stores betas and alphas_cumprod as float32 tensors: betas from torch.linspace in
+ * float32 (`torchLinspaceF32` reproduces its kernel value for value), cumprod accumulating in float64 on the CPU and
+ * stored as float32. With those two, betas and alphas_cumprod are bit-identical to torch's (tables.test.ts).
  */
 
 export const BETA_SCHEDULES = ['linear', 'scaled_linear', 'squaredcos_cap_v2'] as const;
@@ -43,11 +43,54 @@ export function linspace(start: number, stop: number, num: number, endpoint = tr
   return out;
 }
 
-/** numpy.arange(start, stop, step) for float step: length ceil((stop - start) / step), values start + i * step. */
+/**
+ * numpy.arange(start, stop, step) for a float step, exactly as numpy computes it (multiarray/ctors.c
+ * PyArray_ArangeObj + the dtype's `fill`): length = ceil((stop - start) / step); numpy stores a[0] = start and
+ * a[1] = start + step, then `fill` takes delta = a[1] - a[0] (computed once, in float64) and sets
+ * a[i] = start + i * delta. delta is not `step`: for arange(1000, 0, -1000/48), start + step = 979.1666666666666
+ * gives delta = -20.833333333333371, so a[3] = 937.4999999999999 (not 937.5), which rounds to 937 - 1 = 936.
+ */
 export function arange(start: number, stop: number, step: number): number[] {
   const len = Math.max(0, Math.ceil((stop - start) / step));
   const out = new Array<number>(len);
-  for (let i = 0; i < len; i++) out[i] = start + i * step;
+  if (len === 0) return out;
+  out[0] = start;
+  if (len === 1) return out;
+  const second = start + step;
+  const delta = second - start;
+  out[1] = second;
+  for (let i = 2; i < len; i++) out[i] = start + i * delta;
+  return out;
+}
+
+/**
+ * torch.linspace(start, end, steps, dtype=float32) on the CPU, value for value (PyTorch 1.13's linspace_kernel as
+ * built for x86-64, checked against torch 1.13 on this project's machines): step = f32(f32(end - start) / (steps - 1));
+ * element i is start + step * i below steps / 2 and end - step * (steps - 1 - i) from there, each a fused
+ * multiply-add (one float32 rounding); the vectorised loop does pairs of 8-lane vectors, each lane k of a vector
+ * being f32(base + f32(k * step)) from its first element `base`; the elements past the last pair take the scalar
+ * formula. numpy's float64 linspace rounded to float32 differs from this in about a third of 1000 entries.
+ */
+export function torchLinspaceF32(start: number, end: number, steps: number): Float64Array {
+  const out = new Float64Array(steps);
+  const s = f32(start);
+  const e = f32(end);
+  if (steps === 1) {
+    out[0] = s;
+    return out;
+  }
+  const step = f32(f32(e - s) / (steps - 1));
+  const half = Math.floor(steps / 2);
+  // step * n is exact in float64 (24 + 10 bits), so one float32 rounding of the float64 result is the fma.
+  const scalarAt = (i: number) => (i < half ? f32(s + step * i) : f32(e - step * (steps - 1 - i)));
+  const VEC = 8;
+  const vectorised = Math.floor(steps / (2 * VEC)) * 2 * VEC;
+  for (let base = 0; base < vectorised; base += VEC) {
+    const b = scalarAt(base);
+    out[base] = b;
+    for (let k = 1; k < VEC; k++) out[base + k] = f32(b + f32(k * step));
+  }
+  for (let i = vectorised; i < steps; i++) out[i] = scalarAt(i);
   return out;
 }
 
@@ -69,10 +112,10 @@ export function makeBetas(c: BetaConfig): Float64Array {
   if (c.trained_betas) {
     betas = Float64Array.from(c.trained_betas, f32);
   } else if (c.beta_schedule === 'linear') {
-    betas = Float64Array.from(linspace(c.beta_start, c.beta_end, T), f32);
+    betas = torchLinspaceF32(c.beta_start, c.beta_end, T);
   } else if (c.beta_schedule === 'scaled_linear') {
     // torch.linspace(sqrt(start), sqrt(end), T, float32) ** 2, squared in float32.
-    betas = Float64Array.from(linspace(Math.sqrt(c.beta_start), Math.sqrt(c.beta_end), T), (v) => f32(f32(v) * f32(v)));
+    betas = torchLinspaceF32(Math.sqrt(c.beta_start), Math.sqrt(c.beta_end), T).map((v) => f32(v * v));
   } else {
     betas = new Float64Array(T);
     for (let i = 0; i < T; i++) {

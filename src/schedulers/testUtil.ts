@@ -2,6 +2,17 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 
+/** One sampling case of __fixtures__/reference.json: the scheduler and its schedule. */
+export interface FixtureCase {
+  name: string;
+  className: string;
+  config: Record<string, unknown>;
+  steps: number;
+  customTimesteps: number[] | null;
+  originalInferenceSteps: number | null;
+  eta: number;
+}
+
 export function loadFixture<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8')) as T;
 }

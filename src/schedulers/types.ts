@@ -10,12 +10,16 @@
  */
 import type { BetaSchedule, PredictionType, TimestepSpacing } from './schedule';
 
+/** The built-in classes (src/schedulers/registry.ts has one row each; more can be registered at run time). */
 export type SchedulerClassName =
   | 'DDPMScheduler'
   | 'DDIMScheduler'
   | 'LCMScheduler'
   | 'EulerDiscreteScheduler'
-  | 'EulerAncestralDiscreteScheduler';
+  | 'EulerAncestralDiscreteScheduler'
+  | 'DPMSolverMultistepScheduler'
+  | 'TCDScheduler'
+  | 'CMStochasticIterativeScheduler';
 
 /** Anything that yields standard normal samples: `createGaussianRng`, `createTorchGenerator`. */
 export interface NoiseSource {
@@ -37,7 +41,10 @@ export interface StepOptions {
   noise?: Float32Array;
   /** Or a source to draw it from (`randn(sample.length)` is called once per stochastic step). Not both. */
   rng?: NoiseSource;
-  /** DDIM only: eta of DDIM eq. 16 (0 = deterministic DDIM, 1 = DDPM-like). Default 0; ignored by others. */
+  /**
+   * DDIM: eta of DDIM eq. 16 (0 = deterministic DDIM, 1 = DDPM-like), default 0. TCD: gamma, its "stochasticity"
+   * (0 = deterministic, 1 = LCM-like), default 0.3 as diffusers. Ignored by the others.
+   */
   eta?: number;
 }
 
@@ -48,9 +55,37 @@ export interface StepResult {
   predOriginalSample: Float32Array;
 }
 
+/**
+ * One step as an element-wise affine map, for the GPU-resident loop's WGSL kernel (engine/gpu/stepKernel.ts). With
+ * x = the sample, m = the model output (after CFG), z = this step's noise:
+ *
+ *   modelIn = inScale * x                           (scaleModelInput)
+ *   x0u     = ax * x + am * m                       (x0 from the prediction type)
+ *   eps     = ex * x + em * m                       (epsilon from the prediction type, from the unclipped x0)
+ *   x0      = clamp(x0u, -clip, clip)
+ *   prev    = c0 * x0 + cx * x + ce * eps + cz * z  (the update)
+ */
+export interface StepCoefficients {
+  timestep: number;
+  inScale: number;
+  ax: number;
+  am: number;
+  ex: number;
+  em: number;
+  /** Clamp bound for x0 (Infinity: none). */
+  clip: number;
+  c0: number;
+  cx: number;
+  ce: number;
+  cz: number;
+  /** Whether this step consumes noise (same answer as `needsNoise`, so noise is drawn in the same order). */
+  noise: boolean;
+}
+
 /** Keys shared by every resolved config (diffusers' names and meanings). */
 export interface CommonConfig {
-  _class_name: SchedulerClassName;
+  /** A built-in SchedulerClassName, or the class name of a registered sampler. */
+  _class_name: string;
   num_train_timesteps: number;
   beta_start: number;
   beta_end: number;
@@ -63,14 +98,14 @@ export interface CommonConfig {
 }
 
 export interface Scheduler<C extends CommonConfig = CommonConfig> {
-  readonly className: SchedulerClassName;
+  readonly className: string;
   /** The resolved config: every key of this class, defaults filled in, unknown keys dropped. Frozen. */
   readonly config: Readonly<C>;
   /** alphas_cumprod[t] for t = 0..T-1 (float32 values). Do not modify. */
   readonly alphasCumprod: Float64Array;
   /** The current schedule, descending (empty until `setTimesteps`). */
   readonly timesteps: readonly number[];
-  /** Euler-family only: sigma for each timestep plus the final sigma (length timesteps.length + 1). */
+  /** Sigma-space schedulers (Euler, Euler a, DPM-Solver++, CM): sigma for each timestep plus the final sigma. */
   readonly sigmas?: readonly number[];
   /** Std of the initial noise: latents = randn * initNoiseSigma (1 for DDPM/DDIM/LCM). */
   readonly initNoiseSigma: number;
@@ -94,9 +129,16 @@ export interface Scheduler<C extends CommonConfig = CommonConfig> {
   /**
    * Whether `step(..., timestep, ...)` consumes noise (then pass `noise` of the sample's length, or `rng`):
    * DDPM when t > 0; DDIM when eta > 0; LCM on every step but the last; EulerAncestral on every step (the last
-   * one too, as diffusers draws it, so a shared generator stays in step); Euler never.
+   * one too, as diffusers draws it, so a shared generator stays in step); TCD on every step but the last when
+   * gamma (eta) > 0; CM on every step of a schedule longer than one; Euler and DPM-Solver++ never.
    */
   needsNoise(timestep: number, opts?: { eta?: number }): boolean;
   /** Whether any step of the current schedule consumes noise (see `needsNoise`). */
   isStochastic(opts?: { eta?: number }): boolean;
+  /**
+   * Step `stepIndex` of the current schedule as affine coefficients (see StepCoefficients), computed from the same
+   * per-step scalars as `step`; the GPU-resident loop runs them as a kernel. Leaves the step index alone. Present
+   * exactly when the sampler's registry row says `gpuStep: true` (DDPM, DDIM, LCM, Euler, TCD, CM multistep).
+   */
+  stepCoefficients?(stepIndex: number, opts?: { eta?: number }): StepCoefficients;
 }

@@ -4,17 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { schedulerFromConfig } from './index';
-import { expectClose, fixtureInitial, fixtureNoise, loadFixture, standInModel } from './testUtil';
-
-interface RefCase {
-  name: string;
-  className: string;
-  config: Record<string, unknown>;
-  steps: number;
-  customTimesteps: number[] | null;
-  originalInferenceSteps: number | null;
-  eta: number;
-}
+import { expectClose, fixtureInitial, fixtureNoise, loadFixture, standInModel, type FixtureCase as RefCase } from './testUtil';
 interface UpCase {
   name: string;
   skipped?: string;

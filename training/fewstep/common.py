@@ -12,6 +12,9 @@ from .schedule import ABAR
 
 def load_text_encoder(text_run=os.path.join(RUNS, "text")):
     ck = torch.load(os.path.join(text_run, "final.pt"))
+    if ck.get("vocab") is not None and ck["vocab"] != grammar.VOCAB:
+        raise SystemExit(f"{text_run}/final.pt was trained with another vocabulary than fewstep/grammar.py's "
+                         f"({len(ck['vocab'])} vs {len(grammar.VOCAB)} tokens): retrain it with train_text.py --init")
     te = TextEncoder(len(grammar.VOCAB), dim=ck["dim"], layers=ck["layers"])
     te.load_state_dict(ck["te"])
     return te.eval()
@@ -30,6 +33,28 @@ def load_unet(path, cond_dim=None, ctx_dim=None):
     return u, ck
 
 
+class CaptionSampler:
+    """Text embeddings of training captions, drawn per step: the canonical caption of each image's scene with
+    probability p_full, else grammar.caption_variant (partial descriptions, synonyms, word order), so that prompts
+    people write are in distribution. Encoded online by the frozen text encoder (~2 ms per batch of 32)."""
+
+    def __init__(self, te, labels, p_full=0.5, seed=0):
+        import random
+        self.te, self.p_full = te, p_full
+        self.scenes = [grammar.scene_from_labels(lab) for lab in labels.tolist()]
+        self.rng = random.Random(seed)
+        with torch.no_grad():
+            self.uncond = te(torch.tensor([grammar.encode("")], dtype=torch.int64))[0]
+
+    def embed(self, idx, g=None):
+        """idx: LongTensor [B] of image indices -> encoder_hidden_states float32 [B,77,D]"""
+        if g is not None:
+            self.rng.seed(int(torch.randint(0, 2 ** 31, (1,), generator=g)))
+        ids = [grammar.encode(grammar.training_caption(self.scenes[i], self.rng, self.p_full)) for i in idx.tolist()]
+        with torch.no_grad():
+            return self.te(torch.tensor(ids, dtype=torch.int64))[0]
+
+
 class LatentData:
     """Cached VAE latents of the training images + frozen text embeddings of their captions."""
 
@@ -37,16 +62,14 @@ class LatentData:
         d = torch.load(os.path.join(vae_run, "latents.pt"))
         self.mean, self.std, self.scale = d["mean"].float(), d["std"].float(), d["scaling_factor"]
         self.te = load_text_encoder(text_run)
-        uniq, self.inverse = torch.unique(d["ids"], dim=0, return_inverse=True)
-        with torch.no_grad():
-            self.table = torch.cat([self.te(uniq[i:i + 256])[0] for i in range(0, len(uniq), 256)])
-            self.uncond = self.te(torch.tensor([grammar.encode("")], dtype=torch.int64))[0]
+        self.captions = CaptionSampler(self.te, d["labels"], float(os.environ.get("FEWSTEP_P_FULL", "0.5")))
+        self.uncond = self.captions.uncond
         self.n = len(self.mean)
 
     def batch(self, b, g):
         idx = torch.randint(0, self.n, (b,), generator=g)
         z0 = (self.mean[idx] + self.std[idx] * torch.randn(self.mean[idx].shape, generator=g)) * self.scale
-        return z0, self.table[self.inverse[idx]]
+        return z0, self.captions.embed(idx, g)
 
 
 def alpha_sigma(t):

@@ -45,12 +45,13 @@ def predict(ev, images, bs=256):
     return torch.cat(preds), torch.cat(feats)
 
 
-def prompt_match(pred, scenes):
-    """fraction of images whose predicted attributes match every attribute named in the prompt"""
+def prompt_match(pred, scenes, keys_list=None):
+    """fraction of images whose predicted attributes match every attribute named in the prompt; keys_list gives
+    the attributes each (partial) prompt names, None = the full caption's"""
     names = [n for n, _ in grammar.ATTRIBUTES]
     ok = []
-    for p, s in zip(pred.tolist(), scenes):
-        keys = grammar.SINGLE_KEYS if s["count"] == 1 else grammar.PAIR_KEYS
+    for j, (p, s) in enumerate(zip(pred.tolist(), scenes)):
+        keys = keys_list[j] if keys_list else (grammar.SINGLE_KEYS if s["count"] == 1 else grammar.PAIR_KEYS)
         lab = grammar.scene_labels(s)
         ok.append(all(p[names.index(k)] == lab[names.index(k)] for k in keys))
     return float(np.mean(ok))

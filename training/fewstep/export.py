@@ -38,7 +38,9 @@ class _UNetWrap(torch.nn.Module):
 
 
 def export_text_encoder(te, folder):
-    ids = torch.tensor([grammar.encode("a red circle"), grammar.encode("")], dtype=torch.int64)
+    # example ids only fix shapes; clamped so that a text encoder of an older (smaller) vocabulary exports too
+    ids = torch.tensor([grammar.encode("a red circle"), grammar.encode("")], dtype=torch.int64).clamp(
+        max=te.vocab_size - 1)
     _export(te, (ids,), os.path.join(folder, "text_encoder", "model.onnx"), ["input_ids"],
             ["last_hidden_state", "pooler_output"])
     _dump(os.path.join(folder, "text_encoder", "config.json"), te.config())
@@ -65,8 +67,12 @@ def export_vae_decoder(dec, folder):
     _dump(os.path.join(folder, "vae_decoder", "config.json"), dec.config())
 
 
-def export_pipeline(folder, te, unet, dec, scheduler_config, fewstep, lcm=False):
+def export_pipeline(folder, te, unet, dec, scheduler_config, fewstep, lcm=False, enc=None):
+    """enc: also export the VAE encoder (vae_encoder/, input `sample` [B,3,64,64] -> `latent_sample` [B,4,8,8], the
+    unscaled posterior mean), so later sessions can rebuild the latent cache from the shipped files."""
     os.makedirs(folder, exist_ok=True)
+    if enc is not None:
+        export_vae_encoder(enc, folder)
     export_text_encoder(te, folder)
     export_unet(unet, folder)
     export_vae_decoder(dec, folder)
@@ -83,7 +89,24 @@ def export_pipeline(folder, te, unet, dec, scheduler_config, fewstep, lcm=False)
         "tokenizer": ["transformers", "PreTrainedTokenizerFast"],
         "unet": ["diffusers", "OnnxRuntimeModel"],
         "vae_decoder": ["diffusers", "OnnxRuntimeModel"],
-        "vae_encoder": [None, None],
+        "vae_encoder": ["diffusers", "OnnxRuntimeModel"] if enc is not None else [None, None],
         "fewstep": fewstep,
     }
     _dump(os.path.join(folder, "model_index.json"), index)
+
+
+class _EncoderMean(torch.nn.Module):
+    """diffusers' OnnxStableDiffusionImg2ImgPipeline reads `latent_sample` from vae_encoder; we export the posterior
+    mean (unscaled), the deterministic encoding the training stages use."""
+
+    def __init__(self, enc):
+        super().__init__()
+        self.enc = enc
+
+    def forward(self, sample):
+        return self.enc(sample)[0]
+
+
+def export_vae_encoder(enc, folder):
+    x = torch.randn(2, 3, 64, 64)
+    _export(_EncoderMean(enc), (x,), os.path.join(folder, "vae_encoder", "model.onnx"), ["sample"], ["latent_sample"])

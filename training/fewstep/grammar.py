@@ -53,6 +53,134 @@ def caption(scene):
         scene["right_colour"], scene["right_shape"], _a(scene["background"]), scene["background"])
 
 
+# ---------------------------------------------------------------- captions people write (partial, synonyms, order)
+SIZE_WORDS = {"small": ["small", "tiny", "little"], "large": ["large", "big"]}
+POSITION_WORDS = {
+    "center": ["in the center", "in the centre", "in the middle", "centered"],
+    "left": ["on the left", "at the left", "on the left side"],
+    "right": ["on the right", "at the right", "on the right side"],
+    "top": ["at the top", "near the top"],
+    "bottom": ["at the bottom", "near the bottom"],
+}
+BACKGROUND_WORDS = {"black": ["black"], "white": ["white"], "gray": ["gray", "grey"], "navy": ["navy", "dark blue"]}
+PLURAL = {"circle": "circles", "square": "squares", "triangle": "triangles"}
+
+
+def _bg_phrase(rng, bg):
+    word = rng.choice(BACKGROUND_WORDS[bg])
+    return rng.choice(["on {} {} background", "against {} {} background", "with {} {} background"]).format(
+        _a(word), word)
+
+
+def caption_variant(scene, rng):
+    """A caption as people write it, and the attributes it names (the only ones a partial prompt is scored on).
+
+    Any of size, position and background may be left out (the model learns to sample them), and colour or shape
+    now and then; synonyms ("grey"/"gray", "in the middle", "dark blue" for navy, "big"), word order ("on a black
+    background, a red circle") and counts ("two shapes", "a pair of circles"). Returns (text, keys)."""
+    bg = scene["background"]
+    if scene["count"] == 1:
+        keys = ["count"]
+        words = []
+        if rng.random() < 0.5:
+            words.append(rng.choice(SIZE_WORDS[scene["size"]]))
+            keys.append("size")
+        if rng.random() < 0.9:
+            words.append(scene["colour"])
+            keys.append("colour")
+        if rng.random() < 0.9 or "colour" not in keys:
+            words.append(scene["shape"])
+            keys.append("shape")
+        else:
+            words.append(rng.choice(["shape", "object"]))
+        det = rng.choice(["a", "a", "a", "one", "a single"])
+        if det == "a":
+            det = _a(words[0])
+        noun = det + " " + " ".join(words)
+        parts = [noun]
+        pos = None
+        if rng.random() < 0.5:
+            pos = rng.choice(POSITION_WORDS[scene["position"]])
+            keys.append("position")
+        bgp = None
+        if rng.random() < 0.5:
+            bgp = _bg_phrase(rng, bg)
+            keys.append("background")
+        order = rng.random()
+        if bgp and order < 0.25:
+            text = "{}, {}".format(bgp[bgp.index(" ") + 1:], noun) + (" " + pos if pos else "")
+        elif pos and order < 0.5 and pos != "centered":
+            text = "{}, {}".format(pos, noun) + (" " + bgp if bgp else "")
+        else:
+            text = " ".join(p for p in (noun, pos, bgp) if p)
+        return text, keys
+    l_c, l_s, r_c, r_s = scene["left_colour"], scene["left_shape"], scene["right_colour"], scene["right_shape"]
+    r = rng.random()
+    if r < 0.15:
+        keys = ["count"]
+        if l_s == r_s and rng.random() < 0.7:
+            text = rng.choice(["two {}", "a pair of {}"]).format(PLURAL[l_s])
+            keys += ["left_shape", "right_shape"]
+            if l_c == r_c and rng.random() < 0.5:
+                text = rng.choice(["two {} {}", "a pair of {} {}"]).format(l_c, PLURAL[l_s])
+                keys += ["left_colour", "right_colour"]
+        else:
+            text = rng.choice(["two shapes", "two objects", "a pair of shapes"])
+    else:
+        keys = ["count"]
+        use_c = rng.random() < 0.9
+        use_s = rng.random() < 0.9 or not use_c
+        if use_c:
+            keys += ["left_colour", "right_colour"]
+        if use_s:
+            keys += ["left_shape", "right_shape"]
+
+        def obj(c, s):
+            w = ([c] if use_c else []) + ([s] if use_s else ["shape"])
+            return _a(w[0]) + " " + " ".join(w)
+        left, right = obj(l_c, l_s), obj(r_c, r_s)
+        form = rng.random()
+        if form < 0.5:
+            text = "{} {} {}".format(left, rng.choice(["and", "next to", "beside"]), right)
+        elif form < 0.8:
+            text = "{} on the left and {} on the right".format(left, right)
+        else:
+            text = "{} on the right and {} on the left".format(right, left)
+    if rng.random() < 0.5:
+        keys.append("background")
+        bgp = _bg_phrase(rng, bg)
+        text = "{}, {}".format(bgp[bgp.index(" ") + 1:], text) if rng.random() < 0.25 else text + " " + bgp
+    return text, keys
+
+
+def partial_caption(scene, rng):
+    """A caption_variant that leaves at least one attribute out (evaluation of partial prompts)."""
+    full = set(SINGLE_KEYS if scene["count"] == 1 else PAIR_KEYS)
+    while True:
+        text, keys = caption_variant(scene, rng)
+        if set(keys) != full:
+            return text, keys
+
+
+def training_caption(scene, rng, p_full=0.5):
+    """The caption a training step sees: the canonical full caption with probability p_full, else a variant."""
+    if rng.random() < p_full:
+        return caption(scene)
+    return caption_variant(scene, rng)[0]
+
+
+def scene_from_labels(labels):
+    """Inverse of scene_labels."""
+    s = {}
+    for (name, values), v in zip(ATTRIBUTES, list(labels)):
+        v = int(v)
+        if name == "count":
+            s["count"] = v + 1
+        elif v >= 0:
+            s[name] = values[v]
+    return s
+
+
 def is_heldout(scene):
     if scene["count"] == 1:
         return (scene["colour"], scene["shape"]) in HELDOUT_PAIRS
@@ -94,7 +222,10 @@ EOS = "<|endoftext|>"
 UNK = "<|unk|>"
 EXTRA_WORDS = ["a", "an", "the", "and", "on", "in", "at", "of", "to", "with", "is", "background", "centre",
                "middle", "big", "tiny", "medium", "grey", "pink", "brown", "shape", "object", "picture", "photo",
-               "image", "next", "one", "two", "up", "down", "corner", "above", "below", "beside"]
+               "image", "next", "one", "two", "up", "down", "corner", "above", "below", "beside",
+               # captions people write (caption_variant): synonyms, counts, plurals
+               "gray", "dark", "little", "large", "centered", "near", "side", "against", "single", "pair",
+               "shapes", "objects", "circles", "squares", "triangles"]
 
 
 def build_vocab():

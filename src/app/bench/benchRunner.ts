@@ -4,9 +4,8 @@
  * bare loop (only session.run calls) for the overhead ratio. Used by the Benchmark panel and by `npm run bench`
  * (through the window hook in hook.ts).
  */
-import type { Engine } from '../../engine/client';
-import type { GenerateParams, GenerateResult, LoadedModel, RgbaImage } from '../../engine/protocol';
-import { samplerLabel, type BenchConfig, type BenchPipeline } from './matrix';
+import type { Engine, GenerateParams, GenerateResult, LoadedModel, RgbaImage } from '../../engine';
+import type { BenchConfig, BenchPipeline } from './matrix';
 import { ratio, roundsFor, summarize, type Summary } from './stats';
 
 export type BenchProvider = 'wasm' | 'webgpu';
@@ -340,4 +339,3 @@ function emptyRow(c: BenchConfig, p: BenchPipeline, provider: string, error: str
   };
 }
 
-export { samplerLabel };

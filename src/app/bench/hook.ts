@@ -5,7 +5,7 @@
  * MutationObserver that stamps when the first image reaches the canvas (cold start).
  */
 import { getEngine } from '../engineBridge';
-import { useAppStore } from '../store';
+import { selectLast, useAppStore } from '../store';
 import { loadForBench, benchModelId, runBenchmark, type BenchOptions, type BenchProgress, type BenchProvider, type BenchRow } from './benchRunner';
 import { defaultMatrix, type BenchConfig, type BenchPipeline, type MatrixOptions } from './matrix';
 import { MemoryRun, type MemorySample } from './memoryRun';
@@ -140,7 +140,7 @@ export function installBenchHook(): void {
         model: st.loaded?.id ?? null,
         provider: st.loaded?.provider ?? null,
         busy: st.running !== null || st.loading !== null,
-        lastRequest: st.last?.requestId ?? null,
+        lastRequest: selectLast(st)?.requestId ?? null,
       };
     },
   };

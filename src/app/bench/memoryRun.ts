@@ -3,8 +3,7 @@
  * chunks so the caller can read resource counters between chunks (GPU buffers from the engine; JS heaps from CDP
  * in `npm run bench`, or performance.memory in the panel).
  */
-import type { Engine } from '../../engine/client';
-import type { EngineStats, GenerateParams } from '../../engine/protocol';
+import type { Engine, EngineStats, GenerateParams } from '../../engine';
 
 export interface MemorySample {
   generations: number;

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
-import type { RgbaImage } from '../../engine/protocol';
+import type { RgbaImage } from '../../engine';
 import { useShallow } from 'zustand/react/shallow';
-import { useAppStore } from '../store';
+import { selectRun, useAppStore } from '../store';
 import { toggleRow, toggleSteps, useCompareStore, type CellState } from './compareStore';
 import { exportImage } from './exporters';
 import { buildColumns, cellKey, DEFAULT_COMPARE_STEPS, type CompareRow } from './plan';
@@ -145,7 +145,7 @@ function CompareGrid() {
 
 function GridCell({ row, steps, cell }: { row: CompareRow; steps: number; cell: CellState | undefined }) {
   const key = cellKey(row.key, steps);
-  const run = cell?.run;
+  const run = useAppStore((s) => selectRun(s, cell?.runId));
   const title =
     cell?.status === 'not-allowed'
       ? `${row.modelName} is not made for ${steps} steps (allowed: ${row.allowedSteps?.join(', ')})`
@@ -195,7 +195,7 @@ function EnlargedCell() {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [enlarged]);
-  const run = cell?.run;
+  const run = useAppStore((s) => selectRun(s, cell?.runId));
   if (!enlarged || !run || !row) return null;
   const t = run.result.timings;
   const close = (): void => useCompareStore.setState({ enlarged: null });

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { useAppStore } from '../store';
+import { selectLast, useAppStore } from '../store';
 import { useCompareStore } from './compareStore';
 import { exportGrid, exportImage, exportRuns, importPng } from './exporters';
 
@@ -8,10 +8,10 @@ import { exportGrid, exportImage, exportRuns, importPng } from './exporters';
  * Each button says why it is disabled.
  */
 export function ExportMenu() {
-  const last = useAppStore((s) => s.last);
+  const last = useAppStore(selectLast);
   const nRuns = useAppStore((s) => s.runs.length);
   const note = useAppStore((s) => s.importNote);
-  const gridImages = useCompareStore((s) => Object.values(s.cells).filter((c) => c.run).length);
+  const gridImages = useCompareStore((s) => Object.values(s.cells).filter((c) => c.runId).length);
   const gridBusy = useCompareStore((s) => s.status === 'running' || s.status === 'stopping');
   const [error, setError] = useState<string | null>(null);
   const picker = useRef<HTMLInputElement>(null);

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'react';
-import type { RgbaImage } from '../../engine/protocol';
+import type { RgbaImage } from '../../engine';
 
 /** Draws an RGBA image at its own resolution; CSS scales it (pixel-crisp below 256 px). */
 export function RgbaCanvas({ image, label, className, testId }: { image: RgbaImage; label: string; className?: string; testId?: string }) {

@@ -1,17 +1,18 @@
 /**
  * Comparison grid state: the planned rows/columns, which of them the user picked, and one cell per
  * (row, steps) that fills in as the runner finishes it. Kept apart from the app store so the grid can re-render
- * per cell without touching the control panel; the runs themselves also go to the app store's `runs` (charts, CSV).
+ * per cell without touching the control panel. A finished cell names its run (`runId`); the run itself is stored once,
+ * in the app store's `runs` (charts, CSV), and pinned there while the grid shows it.
  */
 import { create } from 'zustand';
-import type { RunResult } from '../store';
 import type { CompareRow } from './plan';
 
 export type CellStatus = 'queued' | 'running' | 'done' | 'error' | 'stopped' | 'not-allowed';
 
 export interface CellState {
   status: CellStatus;
-  run?: RunResult;
+  /** Request id of the cell's run in the app store's `runs` (selectRun). */
+  runId?: string;
   error?: string;
   step?: number;
   total?: number;

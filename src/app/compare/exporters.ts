@@ -8,9 +8,9 @@ import { encodePng, readTextChunks } from '../../export/png';
 import { runsToCsv, runsToJson } from '../../export/runs';
 import { fileNameFor } from '../../export/filenames';
 import { loadModel, generate } from '../engineBridge';
-import { updateSettings, useAppStore, type RunResult } from '../store';
+import { selectRun, updateSettings, useAppStore, type RunResult } from '../store';
 import { useCompareStore } from './compareStore';
-import { cellKey } from './plan';
+import { cellKey, type CompareRow } from './plan';
 import { APP_VERSION, settingsFromRecord, toGenerationRecord, toRunRecord } from './records';
 
 function download(bytes: Uint8Array | string, name: string, type: string): void {
@@ -28,7 +28,7 @@ function download(bytes: Uint8Array | string, name: string, type: string): void 
 }
 
 /** PNG bytes of one run with its `parameters` and `fewstep` text chunks. */
-export async function imagePngBytes(run: RunResult): Promise<Uint8Array> {
+async function imagePngBytes(run: RunResult): Promise<Uint8Array> {
   const { data, width, height } = run.result.image;
   return encodePng(data, width, height, { text: pngChunksFor(toGenerationRecord(run)) });
 }
@@ -42,9 +42,11 @@ export async function exportImage(run: RunResult): Promise<void> {
 export async function exportGrid(): Promise<void> {
   const { runRows, runCols, cells, runInfo } = useCompareStore.getState();
   if (!runInfo || runRows.length === 0) return;
-  const imgs = runRows.map((r) => runCols.map((n) => cells[cellKey(r.key, n)]?.run?.result.image ?? null));
+  const app = useAppStore.getState();
+  const runOf = (r: CompareRow, n: number): RunResult | null => selectRun(app, cells[cellKey(r.key, n)]?.runId);
+  const imgs = runRows.map((r) => runCols.map((n) => runOf(r, n)?.result.image ?? null));
   const size = Math.max(64, ...imgs.flat().map((i) => (i ? Math.max(i.width, i.height) : 0)));
-  const provider = Object.values(cells).find((c) => c.run)?.run?.provider ?? runInfo.provider;
+  const provider = runRows.flatMap((r) => runCols.map((n) => runOf(r, n))).find((x) => x !== null)?.provider ?? runInfo.provider;
   const grid = composeGrid({
     rows: runRows.map((r) => r.label),
     cols: runCols.map((n) => `${n} step${n === 1 ? '' : 's'}`),
@@ -53,7 +55,8 @@ export async function exportGrid(): Promise<void> {
     captions: runRows.map((r) =>
       runCols.map((n) => {
         const c = cells[cellKey(r.key, n)];
-        if (c?.run) return `${Math.round(c.run.result.timings.totalMs)} ms`;
+        const run = runOf(r, n);
+        if (run) return `${Math.round(run.result.timings.totalMs)} ms`;
         return c?.status === 'not-allowed' ? 'n/a' : c?.status === 'error' ? 'error' : '';
       }),
     ),

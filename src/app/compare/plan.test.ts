@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PipelineDefaults } from '../../engine/layout';
+import type { PipelineDefaults } from '../../engine';
 import type { ModelChoice } from '../models';
 import { buildColumns, buildRows, cellAllowed, cellKey, modelRank, runOrder, shortModelLabel, sliderPositions } from './plan';
 

@@ -2,8 +2,7 @@
  * What a comparison runs: rows (a pipeline with one sampler) x columns (step counts). Pure functions, so the
  * ordering, labels and "which cells are allowed" rules are unit-tested without a browser.
  */
-import type { PipelineDefaults } from '../../engine/layout';
-import type { ModelRef } from '../../engine/protocol';
+import { GENERATE_LIMITS, type ModelRef, type PipelineDefaults } from '../../engine';
 import { samplerLabelFor } from '../../export/metadata';
 import { modelRefOf, type ModelChoice } from '../models';
 
@@ -87,7 +86,7 @@ export function buildRows(models: readonly ModelWithDefaults[]): CompareRow[] {
 
 /** Whether a row runs at this step count. */
 export function cellAllowed(row: Pick<CompareRow, 'allowedSteps'>, steps: number): boolean {
-  return row.allowedSteps === null ? steps >= 1 && steps <= 1000 : row.allowedSteps.includes(steps);
+  return row.allowedSteps === null ? steps >= GENERATE_LIMITS.minSteps && steps <= GENERATE_LIMITS.maxSteps : row.allowedSteps.includes(steps);
 }
 
 /** Columns: the requested step counts (default 1..50) that at least one of the rows allows, ascending. */

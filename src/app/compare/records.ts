@@ -3,9 +3,10 @@
  * breakdown the charts use, the CSV/JSON `RunRecord`, the PNG `GenerationRecord`, and back from an imported PNG's
  * record to app settings.
  */
-import type { StageTimings as EngineTimings } from '../../engine/protocol';
+import type { StageTimings, StageTotals } from '../../engine';
 import { samplerLabelFor, type GenerationRecord } from '../../export/metadata';
-import type { RunRecord, StageTimings } from '../../export/runs';
+import { isSupportedScheduler, samplerLabel } from '../../schedulers';
+import type { RunRecord } from '../../export/runs';
 import type { ModelChoice } from '../models';
 import type { RunResult, Settings } from '../store';
 // Only `version` ends up in the bundle (Vite tree-shakes named JSON imports).
@@ -34,7 +35,7 @@ export const CHART_STAGES: ReadonlyArray<[keyof StageBreakdown, string]> = [
 const sum = (a: readonly number[]): number => a.reduce((x, y) => x + y, 0);
 
 /** Export-module stages (7 columns); `overhead` is whatever the named stages do not account for (never negative). */
-export function stagesOf(t: EngineTimings): StageTimings {
+export function stagesOf(t: StageTimings): StageTotals {
   const unet = sum(t.unetMs);
   const scheduler = sum(t.schedulerMs);
   const named = t.tokenizeMs + t.textEncoderMs + unet + scheduler + t.vaeMs + t.readbackMs;
@@ -49,14 +50,14 @@ export function stagesOf(t: EngineTimings): StageTimings {
   };
 }
 
-export function breakdownOf(t: EngineTimings): StageBreakdown {
+export function breakdownOf(t: StageTimings): StageBreakdown {
   const s = stagesOf(t);
   return { textEncoder: s.tokenize + s.textEncoder, unet: s.unet, scheduler: s.scheduler, vae: s.vae + s.readback, overhead: s.overhead };
 }
 
 /** Row label of a run: the grid's row label when it came from the grid, else "<model> · <sampler>". */
 export function pipelineLabel(run: Pick<RunResult, 'modelName' | 'result'> & { rowLabel?: string }): string {
-  return run.rowLabel ?? `${run.modelName} · ${samplerLabelFor(run.result.schedulerClass)}`;
+  return run.rowLabel ?? `${run.modelName} · ${samplerLabel(run.result.schedulerClass)}`;
 }
 
 export function toRunRecord(run: RunResult): RunRecord {
@@ -64,7 +65,7 @@ export function toRunRecord(run: RunResult): RunRecord {
     id: run.requestId,
     modelId: run.modelId,
     pipeline: pipelineLabel(run),
-    sampler: samplerLabelFor(run.result.schedulerClass),
+    sampler: samplerLabel(run.result.schedulerClass),
     steps: run.params.steps,
     guidanceScale: run.params.guidanceScale,
     seed: run.params.seed,
@@ -102,9 +103,6 @@ export function toGenerationRecord(run: RunResult): GenerationRecord {
   };
 }
 
-/** The sampler classes the control panel offers as overrides. */
-export const SAMPLER_CLASSES = ['DDIMScheduler', 'DDPMScheduler', 'EulerDiscreteScheduler', 'EulerAncestralDiscreteScheduler', 'LCMScheduler'];
-
 /**
  * Settings an imported PNG's record restores. The model is switched only when the app has it; the sampler is kept
  * as an explicit override so the restored run uses the same scheduler even if the model's default differs.
@@ -121,7 +119,7 @@ export function settingsFromRecord(
   if (r.steps !== undefined && Number.isInteger(r.steps) && r.steps >= 1 && r.steps <= 1000) patch.steps = r.steps;
   if (r.guidanceScale !== undefined && Number.isFinite(r.guidanceScale) && r.guidanceScale >= 0 && r.guidanceScale <= 30) patch.guidanceScale = r.guidanceScale;
   if (r.sampler) {
-    if (SAMPLER_CLASSES.includes(r.sampler)) patch.sampler = r.sampler;
+    if (isSupportedScheduler(r.sampler)) patch.sampler = r.sampler;
     else notes.push(`sampler ${r.sampler} is not available here; using the model's own`);
   }
   if (r.eta !== undefined && Number.isFinite(r.eta)) patch.eta = r.eta;

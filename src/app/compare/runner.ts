@@ -5,10 +5,10 @@
  * engine's latest-wins queue cancels the cell in flight, and the runner waits until the user's run is done and
  * retries that cell. Stop (here or in the control panel) ends the run at the next step boundary.
  */
-import { isCancelled } from '../../engine/errors';
+import { isCancelled, type ProviderPreference, type RgbaImage } from '../../engine';
 import { getEngine, latestInteractiveId, whenInteractiveIdle } from '../engineBridge';
-import type { ProviderPreference } from '../../engine/protocol';
-import { useAppStore, type RunResult } from '../store';
+import { generateParams, runResult } from '../runs';
+import { addRun, pinRuns, useAppStore, type RunResult } from '../store';
 import { setCell, useCompareStore, type CellState } from './compareStore';
 import { scoreRun } from './scoring';
 import { modelRefOf } from '../models';
@@ -71,6 +71,7 @@ export async function runComparison(): Promise<void> {
   const cells: Record<string, CellState> = {};
   for (const row of rows) for (const steps of cols) cells[cellKey(row.key, steps)] = { status: cellAllowed(row, steps) ? 'queued' : 'not-allowed' };
   stopRequested = false;
+  pinRuns([], true);
   useCompareStore.setState({
     runRows: rows,
     runCols: cols,
@@ -115,21 +116,10 @@ async function runCell(row: CompareRow, steps: number, settings: ReturnType<type
     if (stopRequested) return;
     const userBefore = latestInteractiveId();
     setCell(key, { status: 'running', step: 0, total: steps, error: undefined });
+    const params = { ...settings, steps, guidanceScale: row.guidanceScale, sampler: row.sampler, modelId: row.modelId, eta: 0 };
     const req = getEngine().request(
       'generate',
-      {
-        modelId: row.modelId,
-        params: {
-          prompt: settings.prompt,
-          negativePrompt: settings.negativePrompt,
-          seed: settings.seed,
-          steps,
-          guidanceScale: row.guidanceScale,
-          ...(row.sampler ? { scheduler: row.sampler } : {}),
-          eta: 0,
-          rng: settings.rng,
-        },
-      },
+      { modelId: row.modelId, params: generateParams(params) },
       (ev) => {
         if (ev.type === 'step') setCell(key, { step: ev.step.index + 1, total: ev.step.total });
       },
@@ -137,21 +127,12 @@ async function runCell(row: CompareRow, steps: number, settings: ReturnType<type
     inFlight = req.id;
     try {
       const ev = await req.done;
-      const run: RunResult = {
-        requestId: req.id,
-        modelId: ev.modelId,
-        modelName: row.modelName,
-        provider: ev.provider,
-        params: { ...settings, steps, guidanceScale: row.guidanceScale, sampler: row.sampler, modelId: row.modelId, eta: 0 },
-        result: ev.result,
-        finishedAt: Date.now(),
-        source: 'grid',
-        rowLabel: row.label,
-      };
-      setCell(key, { status: 'done', run });
-      useAppStore.setState((x) => ({ runs: [...x.runs.slice(-499), run] }));
+      const run = runResult(ev, { requestId: req.id, modelName: row.modelName, params, source: 'grid', rowLabel: row.label });
+      pinRuns([run.requestId]);
+      addRun(run);
+      setCell(key, { status: 'done', runId: run.requestId });
       // Not awaited: the engine queues the classifier behind the next cell's ORT calls.
-      void scoreRun(run, key);
+      void scoreRun(run);
       return;
     } catch (e) {
       if (isCancelled(e)) {
@@ -178,25 +159,11 @@ async function runCell(row: CompareRow, steps: number, settings: ReturnType<type
 export function previewCell(
   row: CompareRow,
   run: RunResult,
-  onFrame: (frame: { index: number; total: number; timestep: number; image: import('../../engine/protocol').RgbaImage }) => void,
+  onFrame: (frame: { index: number; total: number; timestep: number; image: RgbaImage }) => void,
 ): { cancel: () => void; done: Promise<void> } {
-  const p = run.params;
   const req = getEngine().request(
     'generate',
-    {
-      modelId: row.modelId,
-      params: {
-        prompt: p.prompt,
-        negativePrompt: p.negativePrompt,
-        seed: p.seed,
-        steps: p.steps,
-        guidanceScale: p.guidanceScale,
-        ...(row.sampler ? { scheduler: row.sampler } : {}),
-        eta: p.eta,
-        rng: p.rng,
-        preview: true,
-      },
-    },
+    { modelId: row.modelId, params: generateParams({ ...run.params, sampler: row.sampler }, { preview: true }) },
     (ev) => {
       if (ev.type === 'step' && ev.step.preview) onFrame({ index: ev.step.index, total: ev.step.total, timestep: ev.step.timestep, image: ev.step.preview });
     },

@@ -1,11 +1,11 @@
 /**
  * In-browser quality scores: when the build ships models/evaluator/ (labels.json + model.onnx), each grid image is
- * scored by the engine's `score` request and the score is attached to its run (grid cell, charts, CSV).
+ * scored by the engine's `score` request and the score is attached to its run in `runs` (grid cell, charts, CSV).
  */
-import type { EvaluatorScore } from '../../engine/protocol';
+import type { EvaluatorScore } from '../../engine';
 import { getEngine } from '../engineBridge';
 import { useAppStore, type RunResult } from '../store';
-import { setCell, useCompareStore } from './compareStore';
+import { useCompareStore } from './compareStore';
 
 const BASE = import.meta.env.BASE_URL;
 export const EVALUATOR_URL = `${BASE}models/evaluator/`;
@@ -30,8 +30,8 @@ export function evaluatorAvailable(): Promise<boolean> {
   return available;
 }
 
-/** Scores one run's image; on success records the attribute accuracy on the run everywhere it is kept. */
-export async function scoreRun(run: RunResult, cellKey?: string): Promise<EvaluatorScore | null> {
+/** Scores one run's image; on success records the attribute accuracy on the run (stored once, in `runs`). */
+export async function scoreRun(run: RunResult): Promise<EvaluatorScore | null> {
   if (!(await evaluatorAvailable())) return null;
   let score: EvaluatorScore | null = null;
   try {
@@ -50,6 +50,5 @@ export async function scoreRun(run: RunResult, cellKey?: string): Promise<Evalua
   const qualityScore = s.attributeAccuracy;
   run.qualityScore = qualityScore;
   useAppStore.setState((x) => ({ runs: x.runs.map((r) => (r.requestId === run.requestId ? { ...r, qualityScore } : r)) }));
-  if (cellKey) setCell(cellKey, { run: { ...run, qualityScore } });
   return s;
 }

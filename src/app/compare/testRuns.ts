@@ -1,5 +1,5 @@
 /** Test helper: a finished run with predictable timings (U-Net 20 ms and scheduler 0.5 ms per step). */
-import type { GenerateResult } from '../../engine/protocol';
+import type { GenerateResult } from '../../engine';
 import { DEFAULT_SETTINGS, type RunResult } from '../store';
 
 export function fakeRun(over: Partial<RunResult> & { steps?: number; totalMs?: number; schedulerClass?: string } = {}): RunResult {

@@ -1,15 +1,10 @@
+import { GENERATE_LIMITS, isValidSeed } from '../../engine';
 import { cancelAll, generate, loadModel } from '../engineBridge';
 import { updateSettings, useAppStore } from '../store';
+import { samplerLabel } from '../../schedulers';
+import { PromptBox } from '../prompt/PromptBox';
+import { samplerOptions } from './samplerOptions';
 import { StepsSlider } from './StepsSlider';
-
-const SAMPLERS: Array<[string, string]> = [
-  ['', "Model's own"],
-  ['DDIMScheduler', 'DDIM'],
-  ['DDPMScheduler', 'DDPM'],
-  ['EulerDiscreteScheduler', 'Euler'],
-  ['EulerAncestralDiscreteScheduler', 'Euler a'],
-  ['LCMScheduler', 'LCM'],
-];
 
 export function ControlPanel() {
   const settings = useAppStore((s) => s.settings);
@@ -27,25 +22,13 @@ export function ControlPanel() {
         void generate();
       }}
     >
-      <label>
-        Prompt
-        <textarea
-          data-testid="prompt"
-          rows={3}
-          value={settings.prompt}
-          maxLength={1000}
-          onChange={(e) => updateSettings({ prompt: e.target.value })}
-        />
-      </label>
+      <PromptBox />
       <label>
         Model
         <select
           data-testid="model"
           value={settings.modelId}
-          onChange={(e) => {
-            updateSettings({ modelId: e.target.value });
-            void loadModel(e.target.value);
-          }}
+          onChange={(e) => void loadModel(e.target.value)}
         >
           {models.map((m) => (
             <option key={m.id} value={m.id}>
@@ -61,15 +44,15 @@ export function ControlPanel() {
             data-testid="seed"
             type="number"
             min={0}
-            max={4294967295}
+            max={GENERATE_LIMITS.maxSeed}
             value={settings.seed}
             onChange={(e) => {
               const v = Number(e.target.value);
-              if (Number.isInteger(v) && v >= 0 && v <= 4294967295) updateSettings({ seed: v });
+              if (isValidSeed(v)) updateSettings({ seed: v });
             }}
           />
         </label>
-        <button type="button" onClick={() => updateSettings({ seed: Math.floor(Math.random() * 2 ** 32) })} title="Random seed">
+        <button type="button" onClick={() => updateSettings({ seed: Math.floor(Math.random() * (GENERATE_LIMITS.maxSeed + 1)) })} title="Random seed">
           Random
         </button>
       </div>
@@ -79,13 +62,13 @@ export function ControlPanel() {
         <input
           data-testid="guidance"
           type="number"
-          min={0}
-          max={30}
+          min={GENERATE_LIMITS.minGuidance}
+          max={GENERATE_LIMITS.maxGuidance}
           step={0.5}
           value={settings.guidanceScale}
           onChange={(e) => {
             const v = Number(e.target.value);
-            if (Number.isFinite(v) && v >= 0 && v <= 30) updateSettings({ guidanceScale: v });
+            if (Number.isFinite(v) && v >= GENERATE_LIMITS.minGuidance && v <= GENERATE_LIMITS.maxGuidance) updateSettings({ guidanceScale: v });
           }}
         />
       </label>
@@ -100,10 +83,10 @@ export function ControlPanel() {
             if (loaded && !busy) void generate();
           }}
         >
-          {SAMPLERS.map(([v, l]) => (
+          {samplerOptions().map(([v, l]) => (
             <option key={v} value={v}>
               {l}
-              {v === '' && loaded ? ` (${loaded.schedulerClass.replace('Scheduler', '')})` : ''}
+              {v === '' && loaded ? ` (${samplerLabel(loaded.schedulerClass)})` : ''}
             </option>
           ))}
         </select>
@@ -133,7 +116,7 @@ export function ControlPanel() {
         Show per-step previews (x0 filmstrip)
       </label>
       <div className="row">
-        <button type="submit" data-testid="generate" disabled={!loaded || busy}>
+        <button type="submit" data-testid="generate" disabled={!loaded || busy} title="Generate (Ctrl/Cmd+Enter)" aria-keyshortcuts="Control+Enter Meta+Enter">
           Generate
         </button>
         <button type="button" data-testid="cancel" disabled={!running && !loading} onClick={cancelAll}>

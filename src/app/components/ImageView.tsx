@@ -1,44 +1,65 @@
-import { useEffect, useRef } from 'react';
-import { useAppStore } from '../store';
+import { useLayoutEffect, useRef } from 'react';
+import { selectLast, selectRun, useAppStore } from '../store';
+import { useUiStore } from '../ui/uiStore';
+import { useIntegerScale } from '../ui/useIntegerScale';
+import { markDrawn } from '../ux/marks';
 
-/** The latest image, drawn pixel-crisp (64x64 models are scaled up with nearest-neighbour). */
+/**
+ * The image, large and pixel-crisp: drawn at its own resolution and scaled by a whole number with nearest-neighbour
+ * (image-rendering: pixelated). Shows the run picked in the history strip, else the newest interactive run.
+ */
 export function ImageView() {
-  const last = useAppStore((s) => s.last);
+  const last = useAppStore(selectLast);
+  const shownId = useUiStore((s) => s.shownRunId);
+  const picked = useAppStore((s) => (shownId ? selectRun(s, shownId) : null));
+  const shown = picked ?? last;
   const running = useAppStore((s) => s.running);
   const genError = useAppStore((s) => s.genError);
   const canvas = useRef<HTMLCanvasElement>(null);
-  useEffect(() => {
+  const wrap = useRef<HTMLDivElement>(null);
+  const size = shown?.result.image.width ?? 64;
+  const px = useIntegerScale(wrap, size, 768);
+  // A layout effect draws before the browser paints this commit; a passive effect (useEffect) can run after the
+  // paint, which put the new image on screen one frame late (up to 16 ms of the slider's latency).
+  useLayoutEffect(() => {
     const c = canvas.current;
-    if (!c || !last) return;
-    const { data, width, height } = last.result.image;
-    c.width = width;
-    c.height = height;
-    c.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(data), width, height), 0, 0);
-  }, [last]);
+    if (!c || !shown) return;
+    const { data, width, height } = shown.result.image;
+    if (c.width !== width) c.width = width;
+    if (c.height !== height) c.height = height;
+    // The engine transfers the image's buffer to this thread: draw it without another copy.
+    c.getContext('2d')!.putImageData(new ImageData(data as Uint8ClampedArray<ArrayBuffer>, width, height), 0, 0);
+    markDrawn(shown.requestId);
+  }, [shown]);
+  const pixelated = !!shown && shown.result.image.width < 256;
   return (
     <div className="image-view">
-      <div className="canvas-wrap">
+      <div className="canvas-wrap" ref={wrap}>
         <canvas
           ref={canvas}
           data-testid="image"
-          data-request={last?.requestId ?? ''}
-          data-steps={last?.params.steps ?? ''}
-          data-seed={last?.params.seed ?? ''}
-          className={last && last.result.image.width < 256 ? 'pixelated' : ''}
-          aria-label={last ? `Generated image for "${last.params.prompt}"` : 'No image yet'}
+          data-request={shown?.requestId ?? ''}
+          data-steps={shown?.params.steps ?? ''}
+          data-seed={shown?.params.seed ?? ''}
+          data-prompt={shown?.params.prompt ?? ''}
+          style={{ width: px, height: px }}
+          className={pixelated ? 'pixelated' : ''}
+          role="img"
+          aria-label={shown ? `Generated image for "${shown.params.prompt}"` : 'No image yet'}
         />
-        {!last && !running && <div className="placeholder">No image yet</div>}
+        {!shown && !running && <div className="placeholder">No image yet</div>}
         {running && (
           <div className="running" data-testid="running">
             step {running.step}/{running.total}
           </div>
         )}
       </div>
-      {last && (
+      {shown && (
         <p className="caption" data-testid="caption">
-          {last.modelName} · {last.result.schedulerClass.replace('Scheduler', '')} · {last.params.steps} step
-          {last.params.steps === 1 ? '' : 's'} · seed {last.params.seed} · {last.result.timings.totalMs.toFixed(0)} ms on{' '}
-          {last.provider === 'webgpu' ? 'WebGPU' : 'WASM'}
+          {picked && picked !== last ? 'From history: ' : ''}
+          {shown.modelName} · {shown.result.schedulerClass.replace('Scheduler', '')} · {shown.params.steps} step
+          {shown.params.steps === 1 ? '' : 's'} · seed {shown.params.seed} · {shown.result.timings.totalMs.toFixed(0)} ms on{' '}
+          {shown.provider === 'webgpu' ? 'WebGPU' : 'WASM'}
         </p>
       )}
       {genError && (

@@ -1,4 +1,4 @@
-import type { LoadProgress } from '../../engine/protocol';
+import { formatBytes, type LoadProgress } from '../../engine';
 import { cancelAll } from '../engineBridge';
 import { useAppStore } from '../store';
 
@@ -6,6 +6,7 @@ import { useAppStore } from '../store';
 export function ModelStatus() {
   const loaded = useAppStore((s) => s.loaded);
   const loading = useAppStore((s) => s.loading);
+  const loadingId = useAppStore((s) => s.settings.modelId);
   const loadError = useAppStore((s) => s.loadError);
   const p = loading?.progress;
   return (
@@ -18,7 +19,7 @@ export function ModelStatus() {
       {loaded && <span className="reason" data-testid="ep-reason">{loaded.providerReason}</span>}
       {loading && (
         <div className="load-progress" role="status" data-testid="load-progress">
-          Loading {loading.modelId}:{' '}
+          Loading {loadingId}:{' '}
           {p
             ? p.phase === 'fetch'
               ? `file ${Math.min(p.filesDone + 1, p.filesTotal)}/${p.filesTotal} ${p.file} ${formatBytes(p.loaded)}${p.total ? ` / ${formatBytes(p.total)}` : ''}`
@@ -54,11 +55,4 @@ export function loadEta(fraction: number, elapsedMs: number): string {
   if (fraction < 0.05 || fraction >= 1 || elapsedMs < 500) return '';
   const left = (elapsedMs * (1 - fraction)) / fraction / 1000;
   return left < 60 ? `~${Math.ceil(left)} s left` : `~${Math.ceil(left / 60)} min left`;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }

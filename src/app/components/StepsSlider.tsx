@@ -1,11 +1,13 @@
-import { generate } from '../engineBridge';
 import { sliderPositions } from '../compare/plan';
+import { requestLive } from '../live';
 import { updateSettings, useAppStore } from '../store';
+import { markInput } from '../ux/marks';
 
 /**
  * Live step-count slider. Each move regenerates with the same prompt and seed: the engine's latest-wins queue
  * cancels the stale run at its next step boundary and the prompt embedding comes from the pipeline's cache, so
  * only the denoising loop and the VAE run again. A native range input: arrows, Page Up/Down, Home/End work.
+ * Requests go through live.requestLive (one in flight, the latest waiting), timed by ux/marks.
  */
 export function StepsSlider() {
   const steps = useAppStore((s) => s.settings.steps);
@@ -34,8 +36,9 @@ export function StepsSlider() {
         onChange={(e) => {
           const next = positions[Number(e.target.value)];
           if (next === undefined || next === useAppStore.getState().settings.steps) return;
+          markInput('slider');
           updateSettings({ steps: next });
-          void generate();
+          requestLive();
         }}
       />
       <datalist id="steps-ticks">

@@ -1,10 +1,10 @@
-import { useAppStore } from '../store';
+import { selectLast, useAppStore } from '../store';
 
 const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
 
 /** Per-stage timings of the last run. */
 export function Timings() {
-  const last = useAppStore((s) => s.last);
+  const last = useAppStore(selectLast);
   if (!last) return null;
   const t = last.result.timings;
   const unet = sum(t.unetMs);

@@ -1,6 +1,6 @@
-import type { CatalogEntry } from '../../engine/catalog';
+import { formatBytes, type CatalogEntry } from '../../engine';
 import { useAppStore } from '../store';
-import { describeSize, formatBytes, formatEta, formatPercent, formatSpeed } from './format';
+import { describeSize, formatEta, formatPercent, formatSpeed } from './format';
 import { cancelDownload, startDownload, useCachedModel } from './libraryBridge';
 import { useLibraryStore, type DownloadState } from './libraryStore';
 
@@ -31,7 +31,7 @@ function CatalogItem({ entry }: { entry: CatalogEntry }) {
   const stored = useLibraryStore((s) => s.cached?.models.find((m) => m.id === entry.id));
   const gpu = useLibraryStore((s) => s.gpu);
   const loadedId = useAppStore((s) => s.loaded?.id);
-  const loadingId = useAppStore((s) => s.loading?.modelId);
+  const loadingId = useAppStore((s) => (s.loading ? s.settings.modelId : undefined));
   const downloading = download?.status === 'downloading';
   const complete = stored?.complete === true;
   const partial = !!stored && !complete && !downloading;

@@ -1,5 +1,5 @@
 import { useState, type DragEvent } from 'react';
-import { REQUIRED_LAYOUT } from '../../engine/catalog';
+import { REQUIRED_LAYOUT } from '../../engine';
 import type { PickedFile } from './format';
 import { importFolder, loadCustomSource } from './libraryBridge';
 import { useLibraryStore } from './libraryStore';

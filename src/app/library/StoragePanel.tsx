@@ -1,4 +1,4 @@
-import { formatBytes } from './format';
+import { formatBytes } from '../../engine';
 import { deleteCached, refreshStorage } from './libraryBridge';
 import { useLibraryStore } from './libraryStore';
 

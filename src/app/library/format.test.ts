@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { validateCatalog } from '../../engine/catalog';
+import { validateCatalog } from '../../engine';
 import { chunkSizeFrom, describeSize, entrySize, formatEta, formatPercent, formatSpeed, hubBaseFrom, planFolder, slugId } from './format';
 
 const catalog = validateCatalog(JSON.parse(readFileSync(new URL('../../../models/catalog.json', import.meta.url), 'utf8')));

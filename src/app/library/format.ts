@@ -2,10 +2,7 @@
  * Pure helpers of the model library: number formatting for progress, catalog summaries, the hub base and chunk size
  * from the query string, and folder-path handling for imports. No DOM, no store: unit-tested in format.test.ts.
  */
-import { checkLayout, DEFAULT_HUB_BASE, layoutFilesFor, type CatalogEntry, type LayoutCheck } from '../../engine/catalog';
-import { formatBytes } from '../../engine/download/errors';
-
-export { formatBytes };
+import { checkLayout, DEFAULT_HUB_BASE, formatBytes, layoutFilesFor, type CatalogEntry, type LayoutCheck } from '../../engine';
 
 /** "3.4 MiB/s"; an em dash while the speed is unknown. */
 export function formatSpeed(bytesPerSec: number): string {

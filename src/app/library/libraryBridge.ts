@@ -3,21 +3,15 @@
  * (downloads run there, next to OPFS sync access handles), list the storage, and turn downloaded models, picked
  * folders and custom URLs into model choices the picker loads. A plain module, like engineBridge.ts.
  */
-import { CustomSourceError, validateCatalog, validateCustomSource, type CatalogEntry } from '../../engine/catalog';
-import { isCancelled, type EngineError } from '../../engine/errors';
-import type { ModelRef, WireError } from '../../engine/protocol';
-import { addModelProvider, getEngine, loadModel, upsertModelChoice } from '../engineBridge';
+import { asEngineError, CustomSourceError, isCancelled, validateCustomSource, type CatalogEntry, type ModelRef } from '../../engine';
+import { readCatalog } from '../catalog';
+import { getEngine, loadModel, upsertModelChoice, type ModelProvider } from '../engineBridge';
 import type { ModelChoice } from '../models';
-import { updateSettings, useAppStore } from '../store';
+import { useAppStore } from '../store';
 import { chunkSizeFrom, hubBaseFrom, planFolder, slugId, type PickedFile } from './format';
 import { useLibraryStore, type DownloadState } from './libraryStore';
 
 const BASE = import.meta.env.BASE_URL;
-
-function toWire(e: unknown): WireError {
-  const err = e as EngineError;
-  return { code: err.code ?? 'INTERNAL', name: err.name ?? 'Error', message: err.message ?? String(e), ...(err.file ? { file: err.file } : {}) };
-}
 
 function setDownload(id: string, patch: Partial<DownloadState>): void {
   useLibraryStore.setState((s) => {
@@ -28,7 +22,7 @@ function setDownload(id: string, patch: Partial<DownloadState>): void {
 }
 
 /** Model choice for a downloaded catalog entry: loads from the cache with no network request. */
-export function cachedChoice(entry: CatalogEntry): ModelChoice {
+function cachedChoice(entry: CatalogEntry): ModelChoice {
   const ref: ModelRef = { id: entry.id, name: entry.name, kind: 'cached', entry };
   return {
     id: entry.id,
@@ -44,13 +38,11 @@ export function cachedChoice(entry: CatalogEntry): ModelChoice {
 
 let catalogPromise: Promise<CatalogEntry[]> | null = null;
 
-/** Read and validate models/catalog.json once. A broken catalog is shown in the library, never thrown. */
+/** The validated catalog (read once for the app, see ../catalog.ts). A broken catalog is shown in the library, never thrown. */
 export function loadCatalog(): Promise<CatalogEntry[]> {
   catalogPromise ??= (async () => {
     try {
-      const r = await fetch(`${BASE}models/catalog.json`);
-      if (!r.ok) throw new Error(`HTTP ${r.status} for models/catalog.json`);
-      const catalog = validateCatalog(await r.json());
+      const catalog = await readCatalog();
       useLibraryStore.setState({ catalog: catalog.models, catalogError: null });
       return catalog.models;
     } catch (e) {
@@ -61,21 +53,16 @@ export function loadCatalog(): Promise<CatalogEntry[]> {
   return catalogPromise;
 }
 
+/** What WebGPU offers, from the engine's own probe (the adapter it loads models on). */
 async function probeGpu(): Promise<void> {
-  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
-  let adapter: GPUAdapter | null = null;
+  let gpu = { available: false, shaderF16: false, maxBufferSize: 0 };
   try {
-    adapter = gpu ? await gpu.requestAdapter() : null;
+    gpu = await getEngine().request('gpuInfo', {}).done;
   } catch {
-    adapter = null;
+    // engine unavailable: report no WebGPU, as a failed probe does
   }
   useLibraryStore.setState({
-    gpu: {
-      checked: true,
-      available: adapter !== null,
-      shaderF16: adapter?.features.has('shader-f16') ?? false,
-      maxBufferSize: adapter?.limits.maxBufferSize ?? 0,
-    },
+    gpu: { checked: true, available: gpu.available, shaderF16: gpu.shaderF16, maxBufferSize: gpu.maxBufferSize },
   });
 }
 
@@ -105,10 +92,11 @@ export function initLibrary(): void {
   useLibraryStore.setState({ hubBase, hubWarning: warning, chunkSize: chunkSizeFrom(location.search) });
   void probeGpu();
 }
-addModelProvider(async () => {
+/** The library's models for the picker at startup (passed to initApp by main.tsx). */
+export const libraryModels: ModelProvider = async () => {
   initLibrary();
   return cachedChoices();
-});
+};
 
 /** Download (or resume) a catalog entry into the model store, with progress in the library store. */
 export async function startDownload(entryId: string): Promise<void> {
@@ -144,7 +132,7 @@ export async function startDownload(entryId: string): Promise<void> {
     setDownload(entryId, { status: 'done', bytesFetched: result.bytesFetched, finishedAt: performance.now() });
     upsertModelChoice(cachedChoice(entry));
   } catch (e) {
-    setDownload(entryId, isCancelled(e) ? { status: 'cancelled', finishedAt: performance.now() } : { status: 'error', error: toWire(e), finishedAt: performance.now() });
+    setDownload(entryId, isCancelled(e) ? { status: 'cancelled', finishedAt: performance.now() } : { status: 'error', error: asEngineError(e), finishedAt: performance.now() });
   } finally {
     await refreshStorage();
   }
@@ -160,7 +148,6 @@ export async function useCachedModel(entryId: string): Promise<void> {
   const entry = useLibraryStore.getState().catalog.find((e) => e.id === entryId);
   if (!entry) return;
   upsertModelChoice(cachedChoice(entry));
-  updateSettings({ modelId: entry.id });
   await loadModel(entry.id);
 }
 
@@ -181,7 +168,6 @@ export async function deleteCached(modelId: string): Promise<void> {
     useAppStore.setState({ loaded: null });
     const next = useAppStore.getState().models[0];
     if (next) {
-      updateSettings({ modelId: next.id });
       void loadModel(next.id, { generateAfter: false });
     }
   }
@@ -208,7 +194,6 @@ export async function importFolder(picked: PickedFile[]): Promise<void> {
     kind: 'local',
     ref: { id, name: `Folder ${name}`, kind: 'files', files: plan.files },
   });
-  updateSettings({ modelId: id });
   await loadModel(id);
   const st = useAppStore.getState();
   if (st.loaded?.id === id) useLibraryStore.setState({ folder: { status: 'done', message: `Loaded ${name} from disk.`, missing: [] } });
@@ -239,7 +224,6 @@ export async function loadCustomSource(url: string): Promise<void> {
     kind: 'remote',
     ref: { id, name: `Custom ${baseUrl}`, kind: 'url', baseUrl: `${baseUrl}/`, synthesizeIndex: true },
   });
-  updateSettings({ modelId: id });
   await loadModel(id);
   const st = useAppStore.getState();
   if (st.loaded?.id === id) useLibraryStore.setState({ custom: { status: 'done', message: `Loaded ${baseUrl}.` } });

@@ -5,8 +5,7 @@
  * never re-renders the generation UI.
  */
 import { create } from 'zustand';
-import type { CatalogEntry } from '../../engine/catalog';
-import type { CachedList, DownloadProgress, WireError } from '../../engine/protocol';
+import { DEFAULT_HUB_BASE, type CachedList, type CatalogEntry, type DownloadProgress, type EngineError } from '../../engine';
 
 export interface FileProgress {
   loaded: number;
@@ -20,7 +19,8 @@ export interface DownloadState {
   /** Latest total numbers (bytes, %, speed, ETA); null until the first event (sizes are being asked). */
   overall: DownloadProgress['overall'] | null;
   files: Record<string, FileProgress>;
-  error: WireError | null;
+  /** The error the engine threw (same class and code as in the worker). */
+  error: EngineError | null;
   startedAt: number;
   /** Bytes that came over the network in this download (resumed and cached bytes excluded). */
   bytesFetched: number | null;
@@ -51,7 +51,7 @@ export interface LibraryState {
 export const initialLibraryState: LibraryState = {
   catalog: [],
   catalogError: null,
-  hubBase: 'https://huggingface.co',
+  hubBase: DEFAULT_HUB_BASE,
   hubWarning: null,
   chunkSize: undefined,
   gpu: { checked: false, available: false, shaderF16: false, maxBufferSize: 0 },

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHub, type Hub } from '../../../e2e/hub/server.mjs';
-import type { CatalogEntry, CatalogFile } from '../catalog';
+import type { CatalogEntry, CatalogFile } from '../catalog/schema';
+import { DownloadError } from '../errors';
 import { downloadModel, isModelStored, type DownloadOptions } from './downloadModel';
-import { DownloadError, isAbortError } from './errors';
+import { isAbortError } from './abort';
 import { MemoryStore } from './memoryStore';
 import type { DownloadProgress } from './progress';
 
@@ -225,7 +226,8 @@ describe('downloadModel against the stand-in hub', () => {
     hub.setFault(`${REPO}/vae_decoder/model.onnx`, { status: 503 });
     const err = await catchError(downloadModel(basic(), opts(store, { maxRetries: 2 })));
     expect(err).toBeInstanceOf(DownloadError);
-    expect(err.code).toBe('network');
+    expect(err.code).toBe('NETWORK');
+    expect(err.reason).toBe('network');
     expect(err.message).toMatch(/Server error HTTP 503 for vae_decoder\/model.onnx at http:\/\/127\.0\.0\.1:\d+\/test\/model\/resolve\/main\/vae_decoder\/model.onnx; gave up after 3 attempts/);
     expect(hub.log().filter((l) => l.key === `${REPO}/vae_decoder/model.onnx`)).toHaveLength(3);
   });
@@ -234,7 +236,8 @@ describe('downloadModel against the stand-in hub', () => {
     const store = new MemoryStore();
     const e = entry([file('model_index.json'), { path: 'unet/missing.onnx', size: 10 }]);
     const err = await catchError(downloadModel(e, opts(store)));
-    expect(err.code).toBe('not-found');
+    expect(err.code).toBe('MODEL_FILE_MISSING');
+    expect(err.reason).toBe('not-found');
     expect(err.message).toMatch(/^unet\/missing.onnx not found \(HTTP 404\) at http:\/\/127\.0\.0\.1:\d+\/test\/model\/resolve\/main\/unet\/missing.onnx/);
     expect(err.details).toMatchObject({ file: 'unet/missing.onnx', status: 404 });
     expect(hub.log().filter((l) => l.key === `${REPO}/unet/missing.onnx`)).toHaveLength(1);
@@ -252,7 +255,8 @@ describe('downloadModel against the stand-in hub', () => {
     const store = new MemoryStore();
     hub.setFault(`${REPO}/vae_decoder/model.onnx`, { truncate: 1000 });
     const err = await catchError(downloadModel(basic(), opts(store, { maxRetries: 1 })));
-    expect(err.code).toBe('truncated');
+    expect(err.code).toBe('MODEL_FILE_CORRUPT');
+    expect(err.reason).toBe('truncated');
     expect(err.message).toMatch(/Truncated response for vae_decoder\/model.onnx: received 1000 of 16384 bytes \(bytes 0-16383\) from http:.*; gave up after 2 attempts/);
 
     hub.clearFaults();
@@ -266,13 +270,15 @@ describe('downloadModel against the stand-in hub', () => {
     const store = new MemoryStore();
     hub.setFault(`${REPO}/unet/model.onnx`, { reportSize: 999_999 });
     const err = await catchError(downloadModel(basic(), opts(store)));
-    expect(err.code).toBe('size-mismatch');
+    expect(err.code).toBe('MODEL_FILE_CORRUPT');
+    expect(err.reason).toBe('size-mismatch');
     expect(err.message).toMatch(/Wrong size for unet\/model.onnx: the server reports 999999 bytes, expected 114811/);
 
     hub.clearFaults();
     hub.setFault(`${REPO}/unet/model.onnx`, { contentLength: 100 });
     const err2 = await catchError(downloadModel(basic(), opts(new MemoryStore())));
-    expect(err2.code).toBe('size-mismatch');
+    expect(err2.code).toBe('MODEL_FILE_CORRUPT');
+    expect(err2.reason).toBe('size-mismatch');
     expect(err2.message).toMatch(/Wrong Content-Length for unet\/model.onnx: 100 bytes for bytes 0-16383, expected 16384/);
 
     hub.clearFaults();
@@ -281,7 +287,8 @@ describe('downloadModel against the stand-in hub', () => {
     // An optional file is probed with HEAD even when its size is known: the mismatch shows before any GET.
     const e = entry([file('unet/model.onnx', { optional: true })]);
     const err3 = await catchError(downloadModel(e, opts(new MemoryStore())));
-    expect(err3.code).toBe('size-mismatch');
+    expect(err3.code).toBe('MODEL_FILE_CORRUPT');
+    expect(err3.reason).toBe('size-mismatch');
     expect(err3.message).toMatch(/the server reports 5 bytes, the catalog expects 114811/);
     expect(hub.log().filter((l) => l.key === `${REPO}/unet/model.onnx`).map((l) => l.method)).toEqual(['HEAD']);
   });
@@ -291,14 +298,16 @@ describe('downloadModel against the stand-in hub', () => {
     const good = sha(content.get(`${REPO}/vae_decoder/model.onnx`)!);
     const e = entry([file('vae_decoder/model.onnx', { sha256: '0'.repeat(64) })]);
     const err = await catchError(downloadModel(e, opts(store)));
-    expect(err.code).toBe('integrity');
+    expect(err.code).toBe('MODEL_FILE_CORRUPT');
+    expect(err.reason).toBe('integrity');
     expect(err.message).toMatch(/Integrity check failed for vae_decoder\/model.onnx: sha256 [0-9a-f]{64} does not match the catalog's 0{64}/);
     expect(await store.readManifest(e.id, 'vae_decoder/model.onnx')).toBeNull();
 
     hub.setFault(`${REPO}/vae_decoder/model.onnx`, { corrupt: true, corruptAt: 20_000 });
     const e2 = entry([file('vae_decoder/model.onnx', { sha256: good })]);
     const err2 = await catchError(downloadModel(e2, opts(new MemoryStore())));
-    expect(err2.code).toBe('integrity');
+    expect(err2.code).toBe('MODEL_FILE_CORRUPT');
+    expect(err2.reason).toBe('integrity');
 
     hub.clearFaults();
     const ok = await downloadModel(e2, opts(new MemoryStore()));
@@ -320,7 +329,8 @@ describe('downloadModel against the stand-in hub', () => {
   it('refuses to start when the quota is too small, before any request', async () => {
     const store = new MemoryStore({ quota: 100 * 1024 * 1024, baseUsage: 100 * 1024 * 1024 - 50_000 });
     const err = await catchError(downloadModel(basic(), opts(store, { quotaMarginBytes: 0 })));
-    expect(err.code).toBe('quota');
+    expect(err.code).toBe('STORAGE');
+    expect(err.reason).toBe('quota');
     expect(err.message).toMatch(/Not enough storage for Test model: it needs 14\d\.\d KiB more, but only 48\.8 KiB of the 100\.0 MiB quota is free/);
     expect(hub.log()).toEqual([]);
   });

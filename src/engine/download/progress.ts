@@ -27,7 +27,7 @@ export interface DownloadProgress extends ProgressNumbers {
   overall: ProgressNumbers & { filesDone: number; filesTotal: number };
 }
 
-export function percentOf(loaded: number, total: number): number {
+function percentOf(loaded: number, total: number): number {
   if (total <= 0) return 100;
   return loaded >= total ? 100 : Math.min(100, (loaded / total) * 100);
 }

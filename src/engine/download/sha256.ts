@@ -114,20 +114,3 @@ export async function sha256Hex(data: Uint8Array): Promise<string> {
   if (subtle) return toHex(await subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
   return new Sha256().update(data).hex();
 }
-
-/** SHA-256 of a stream, incrementally. */
-export async function sha256OfStream(stream: ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<string> {
-  const h = new Sha256();
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      if (signal?.aborted) throw signal.reason ?? new DOMException('Aborted', 'AbortError');
-      const { done, value } = await reader.read();
-      if (done) break;
-      h.update(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return h.hex();
-}

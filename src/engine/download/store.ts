@@ -61,7 +61,7 @@ export interface ModelStore {
 }
 
 /** Chunk count/length helper shared by the store implementations when streaming a file back. */
-export function chunkIndices(manifest: FileManifest): number[] {
+function chunkIndices(manifest: FileManifest): number[] {
   const n = manifest.size === 0 ? 0 : Math.ceil(manifest.size / manifest.chunkSize);
   return Array.from({ length: n }, (_, i) => i);
 }

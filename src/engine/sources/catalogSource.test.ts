@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { validateCatalog, type CatalogEntry } from '../catalog';
+import type { CatalogEntry } from '../catalog/schema';
+import { validateCatalog } from '../catalog/validate';
 import { createManifest, markChunkDone } from '../download/chunks';
-import { DownloadError } from '../download/errors';
 import { MemoryStore } from '../download/memoryStore';
 import { EngineError } from '../errors';
 import type { ModelSource, ReadOptions } from '../source';
-import { CatalogOverlaySource, downloadErrorToEngine, StoreSource, synthesizeModelIndex, tokenForId } from './catalogSource';
+import { CatalogOverlaySource, StoreSource, synthesizeModelIndex, tokenForId } from './catalogSource';
 
 const catalog = validateCatalog(JSON.parse(readFileSync(new URL('../../../models/catalog.json', import.meta.url), 'utf8')));
 const sdTurbo = catalog.models.find((m) => m.id === 'sd-turbo')!;
@@ -126,29 +126,5 @@ describe('tokenForId', () => {
     expect(tokenForId(TOKENIZER, 0)).toBe('!');
     expect(tokenForId({ model: { vocab: [['<pad>', 0], ['▁a', -1]] } }, 1)).toBe('▁a');
     expect(tokenForId(TOKENIZER, 5)).toBeNull();
-  });
-});
-
-describe('downloadErrorToEngine', () => {
-  it('keeps the message and file, with an engine code per failure kind', () => {
-    const cases: Array<[DownloadError['code'], string]> = [
-      ['not-found', 'MODEL_FILE_MISSING'],
-      ['network', 'NETWORK'],
-      ['http', 'NETWORK'],
-      ['truncated', 'MODEL_FILE_CORRUPT'],
-      ['size-mismatch', 'MODEL_FILE_CORRUPT'],
-      ['integrity', 'MODEL_FILE_CORRUPT'],
-      ['quota', 'STORAGE'],
-      ['storage', 'STORAGE'],
-    ];
-    for (const [code, engineCode] of cases) {
-      const e = downloadErrorToEngine(new DownloadError(code, `boom ${code}`, { file: 'unet/model.onnx' })) as EngineError;
-      expect(e).toBeInstanceOf(EngineError);
-      expect(e.code).toBe(engineCode);
-      expect(e.message).toBe(`boom ${code}`);
-      expect(e.file).toBe('unet/model.onnx');
-    }
-    const other = new Error('x');
-    expect(downloadErrorToEngine(other)).toBe(other);
   });
 });

@@ -9,12 +9,10 @@
  *   steps and guidance are injected into model_index.json's "fewstep" block; a `padTokenId` override rewrites
  *   tokenizer_config.json's pad_token. Without an entry (a picked folder, a custom URL) it only supplies a default
  *   model_index.json when the export has none.
- * - {@link downloadErrorToEngine} turns a download failure into an EngineError that keeps its specific message.
  */
-import type { CatalogEntry } from '../catalog';
-import { DownloadError } from '../download/errors';
+import type { CatalogEntry } from '../catalog/schema';
 import type { ModelStore } from '../download/store';
-import { EngineError, type EngineErrorCode } from '../errors';
+import { EngineError } from '../errors';
 import { LAYOUT_FILES, parseJsonFile } from '../layout';
 import type { ModelSource, ReadOptions } from '../source';
 
@@ -68,7 +66,7 @@ function pipelineClassFor(entry: OverlayEntry | null): string {
 }
 
 /** The "fewstep" defaults block of model_index.json from the catalog's sampler. */
-export function fewstepDefaults(entry: OverlayEntry): Json {
+function fewstepDefaults(entry: OverlayEntry): Json {
   const s = entry.sampler;
   const [lo, hi] = s.stepRange;
   const out: Json = { default_steps: s.steps, guidance_scale: s.guidanceScale, sampler: s.schedulerClass, description: entry.name };
@@ -181,21 +179,4 @@ export class CatalogOverlaySource implements ModelSource {
     }
     return this.inner.read(path, opts);
   }
-}
-
-/** EngineError code for each download failure; the DownloadError's own message (file, URL, fix) is kept. */
-const CODE_OF: Record<DownloadError['code'], EngineErrorCode> = {
-  'not-found': 'MODEL_FILE_MISSING',
-  http: 'NETWORK',
-  network: 'NETWORK',
-  truncated: 'MODEL_FILE_CORRUPT',
-  'size-mismatch': 'MODEL_FILE_CORRUPT',
-  integrity: 'MODEL_FILE_CORRUPT',
-  quota: 'STORAGE',
-  storage: 'STORAGE',
-};
-
-export function downloadErrorToEngine(e: unknown): unknown {
-  if (e instanceof DownloadError) return new EngineError(CODE_OF[e.code], e.message, e.details.file);
-  return e;
 }

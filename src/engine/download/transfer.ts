@@ -1,0 +1,314 @@
+/**
+ * One file's transfer into the store: the missing chunks by Range request (or the whole body when the server ignores
+ * Range), each stored with its bookkeeping so an interruption resumes at the first missing chunk; then the sha256
+ * check and finalize. Concurrent downloads of the same file into the same store share one transfer (in-flight map,
+ * as transformers.js does in utils/hub.js); each caller gets its own progress, and the transfer stops only when
+ * every caller has cancelled.
+ */
+import { DownloadError } from '../errors';
+import { abortErrorFor, throwIfAborted } from './abort';
+import {
+  allChunksDone,
+  bytesDone,
+  chunkSpan,
+  createManifest,
+  manifestMismatch,
+  markChunkDone,
+  missingChunks,
+  parseContentRange,
+  type ChunkSpan,
+  type FileManifest,
+} from './chunks';
+import { discard, doFetch, readExactly, sleep, statusError, Transient, withRetries, type Ctx, type Job } from './request';
+import { Sha256, sha256Hex, SUBTLE_MAX_BYTES } from './sha256';
+import type { ModelStore } from './store';
+
+/**
+ * Download the missing chunks of one file into the store, verify it and finalize it. `report(n)` receives the
+ * number of stored-or-received bytes of this file (may repeat a value; callers keep the maximum).
+ */
+async function transferFile(ctx: Ctx, job: Job, signal: AbortSignal, report: (loaded: number) => void): Promise<string | undefined> {
+  const { store, entry } = ctx;
+  const id = entry.id;
+  const path = job.file.path;
+  const expect = { size: job.size, chunkSize: ctx.chunkSize, etag: job.etag, sha256: job.file.sha256 ?? null };
+
+  let m = await store.readManifest(id, path);
+  if (m && manifestMismatch(m, expect)) {
+    await store.deleteFile(id, path);
+    m = null;
+  }
+  if (!m) {
+    m = createManifest({ url: job.url, ...expect });
+    await store.writeManifest(id, path, m);
+  }
+  let stored = bytesDone(m);
+  report(stored);
+
+  const rangeOf = (s: ChunkSpan) => `bytes ${s.start}-${s.end}`;
+  let queue = missingChunks(m);
+  let wholeAttempts = 0;
+  while (queue.length > 0) {
+    const span = queue[0];
+    const outcome = await withRetries(ctx, signal, async () => {
+      throwIfAborted(signal);
+      const res = await doFetch(ctx, job.url, path, { headers: { Range: `bytes=${span.start}-${span.end}` } }, signal);
+      if (res.status === 200) return { whole: res };
+      if (res.status !== 206) {
+        discard(res);
+        throw statusError(res, path, job.url);
+      }
+      const cr = parseContentRange(res.headers.get('content-range'));
+      if (cr && cr.total !== null && cr.total !== job.size) {
+        discard(res);
+        throw new DownloadError(
+          'size-mismatch',
+          `Wrong size for ${path}: the server reports ${cr.total} bytes, expected ${job.size} (${job.url}); the catalog or the server copy is out of date`,
+          { file: path, url: job.url, expected: job.size, received: cr.total },
+        );
+      }
+      if (!cr || cr.start !== span.start || cr.end !== span.end) {
+        discard(res);
+        throw new DownloadError('http', `Unexpected Content-Range "${res.headers.get('content-range')}" for ${path}, asked for ${rangeOf(span)} at ${job.url}`, {
+          file: path, url: job.url,
+        });
+      }
+      const len = res.headers.get('content-length');
+      if (len !== null && Number(len) !== span.length) {
+        discard(res);
+        throw new DownloadError(
+          'size-mismatch',
+          `Wrong Content-Length for ${path}: ${len} bytes for ${rangeOf(span)}, expected ${span.length} (${job.url})`,
+          { file: path, url: job.url, expected: span.length, received: Number(len) },
+        );
+      }
+      let got = 0;
+      const data = await readExactly(res, span.length, { file: path, url: job.url, range: rangeOf(span) }, (n) => {
+        got += n;
+        ctx.meter.add(n);
+        report(stored + got);
+      }, signal);
+      return { data };
+    });
+
+    if (outcome.data) {
+      await store.writeChunk(id, path, span.index, outcome.data);
+      m = markChunkDone(m, span.index);
+      await store.writeManifest(id, path, m);
+      stored += span.length;
+      queue = queue.slice(1);
+      continue;
+    }
+
+    // The server ignored Range and sent the whole file (200): start the file over from this body, storing each
+    // chunk as it fills. Progress keeps its high-water mark, so it pauses rather than going back.
+    const res = outcome.whole!;
+    const len = res.headers.get('content-length');
+    if (len !== null && Number(len) !== job.size) {
+      discard(res);
+      throw new DownloadError('size-mismatch', `Wrong size for ${path}: the server reports ${len} bytes, expected ${job.size} (${job.url})`, {
+        file: path, url: job.url, expected: job.size, received: Number(len),
+      });
+    }
+    await store.deleteFile(id, path);
+    m = createManifest({ url: job.url, ...expect });
+    await store.writeManifest(id, path, m);
+    stored = 0;
+    wholeAttempts++;
+    try {
+      await streamWholeFile(ctx, job, res, signal, async (index, data) => {
+        await store.writeChunk(id, path, index, data);
+        m = markChunkDone(m!, index);
+        await store.writeManifest(id, path, m);
+        stored = bytesDone(m);
+      }, (n) => report(stored + n));
+    } catch (err) {
+      // Chunks stored so far stay; the next attempt (or a later call) asks for a Range again.
+      if (err instanceof Transient) {
+        if (wholeAttempts > ctx.maxRetries) {
+          const f = err.final;
+          throw new DownloadError(f.reason, `${f.message} (server ignores Range requests); gave up after ${wholeAttempts} attempts`, f.details, { cause: f.cause });
+        }
+        await sleep(Math.min(ctx.maxBackoffMs, ctx.backoffMs * 2 ** (wholeAttempts - 1)), signal);
+        queue = missingChunks(m);
+        continue;
+      }
+      throw err;
+    }
+    queue = missingChunks(m);
+  }
+
+  if (!allChunksDone(m)) throw new DownloadError('storage', `Internal error: ${path} has missing chunks after download`, { file: path });
+
+  let digest: string | undefined;
+  if (job.file.sha256) {
+    digest = await hashStoredChunks(store, m, id, path, signal);
+    if (digest !== job.file.sha256) {
+      await store.deleteFile(id, path);
+      throw new DownloadError(
+        'integrity',
+        `Integrity check failed for ${path}: sha256 ${digest} does not match the catalog's ${job.file.sha256} (${job.url}); the stored copy was deleted, download again`,
+        { file: path, url: job.url, expected: job.file.sha256, received: digest },
+      );
+    }
+  }
+  await store.finalize(id, path, m);
+  return digest;
+}
+
+/**
+ * SHA-256 of a file from its stored chunks: one crypto.subtle call for files up to SUBTLE_MAX_BYTES, the
+ * incremental hash above that (no single multi-GB buffer).
+ */
+async function hashStoredChunks(store: ModelStore, m: FileManifest, id: string, path: string, signal: AbortSignal): Promise<string> {
+  const n = m.size === 0 ? 0 : Math.ceil(m.size / m.chunkSize);
+  const chunk = async (i: number) => {
+    throwIfAborted(signal);
+    const c = await store.readChunk(id, path, i);
+    if (!c) throw new DownloadError('storage', `Chunk ${i} of ${path} vanished from storage before verification`, { file: path });
+    return c;
+  };
+  if (m.size <= SUBTLE_MAX_BYTES) {
+    const all = new Uint8Array(m.size);
+    for (let i = 0; i < n; i++) all.set(await chunk(i), i * m.chunkSize);
+    return sha256Hex(all);
+  }
+  const h = new Sha256();
+  for (let i = 0; i < n; i++) h.update(await chunk(i));
+  return h.hex();
+}
+
+async function streamWholeFile(
+  ctx: Ctx,
+  job: Job,
+  res: Response,
+  signal: AbortSignal,
+  onChunk: (index: number, data: Uint8Array) => Promise<void>,
+  onPartial: (bytesInCurrentChunk: number) => void,
+): Promise<void> {
+  const path = job.file.path;
+  if (!res.body) throw new DownloadError('http', `Empty body for ${path} at ${job.url}`, { file: path, url: job.url });
+  const reader = res.body.getReader();
+  let index = 0;
+  let span = job.size > 0 ? chunkSpan(job.size, ctx.chunkSize, 0) : null;
+  let buf = new Uint8Array(span ? span.length : 0);
+  let fill = 0;
+  let total = 0;
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (err) {
+        if (signal.aborted) throw abortErrorFor(signal);
+        throw new Transient(
+          new DownloadError('truncated', `Truncated response for ${path}: received ${total} of ${job.size} bytes from ${job.url}`, {
+            file: path, url: job.url, expected: job.size, received: total,
+          }, { cause: err }),
+        );
+      }
+      if (r.done) break;
+      let v = r.value;
+      total += v.length;
+      ctx.meter.add(v.length);
+      while (v.length > 0) {
+        if (!span) {
+          throw new DownloadError('size-mismatch', `Wrong size for ${path}: the server sent more than ${job.size} bytes (${job.url})`, {
+            file: path, url: job.url, expected: job.size,
+          });
+        }
+        const take = Math.min(v.length, span.length - fill);
+        buf.set(v.subarray(0, take), fill);
+        fill += take;
+        v = v.subarray(take);
+        if (fill === span.length) {
+          await onChunk(index, buf);
+          index++;
+          span = index < Math.ceil(job.size / ctx.chunkSize) ? chunkSpan(job.size, ctx.chunkSize, index) : null;
+          buf = new Uint8Array(span ? span.length : 0);
+          fill = 0;
+        }
+      }
+      onPartial(fill);
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  if (total < job.size) {
+    throw new Transient(
+      new DownloadError('truncated', `Truncated response for ${path}: received ${total} of ${job.size} bytes from ${job.url}`, {
+        file: path, url: job.url, expected: job.size, received: total,
+      }),
+    );
+  }
+}
+
+interface InFlight {
+  promise: Promise<string | undefined>;
+  controller: AbortController;
+  listeners: Set<(loaded: number) => void>;
+  high: number;
+}
+
+const inFlight = new WeakMap<ModelStore, Map<string, InFlight>>();
+
+export async function sharedTransfer(
+  ctx: Ctx,
+  job: Job,
+  signal: AbortSignal | undefined,
+  onLoaded: (loaded: number) => void,
+): Promise<string | undefined> {
+  let map = inFlight.get(ctx.store);
+  if (!map) {
+    map = new Map();
+    inFlight.set(ctx.store, map);
+  }
+  const key = `${ctx.entry.id}\u0000${job.file.path}`;
+  let f = map.get(key);
+  if (f && f.controller.signal.aborted) {
+    // Every earlier caller cancelled; let that transfer wind down before starting a fresh one on the same chunks.
+    await f.promise.catch(() => {});
+    f = map.get(key);
+  }
+  if (!f) {
+    const controller = new AbortController();
+    const created: InFlight = { controller, listeners: new Set(), high: 0, promise: Promise.resolve(undefined) };
+    created.promise = transferFile(ctx, job, controller.signal, (loaded) => {
+      if (loaded <= created.high) return;
+      created.high = loaded;
+      for (const l of created.listeners) l(loaded);
+    }).finally(() => {
+      if (map!.get(key) === created) map!.delete(key);
+    });
+    created.promise.catch(() => {}); // observed through the waiters below
+    map.set(key, created);
+    f = created;
+  }
+  const flight = f;
+  flight.listeners.add(onLoaded);
+  if (flight.high > 0) onLoaded(flight.high);
+  return new Promise<string | undefined>((resolve, reject) => {
+    const cleanup = () => {
+      flight.listeners.delete(onLoaded);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      cleanup();
+      if (flight.listeners.size === 0) flight.controller.abort(abortErrorFor(signal));
+      reject(abortErrorFor(signal));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    flight.promise.then(
+      (v) => {
+        cleanup();
+        resolve(v);
+      },
+      (e) => {
+        cleanup();
+        reject(e);
+      },
+    );
+  });
+}
+

@@ -1,0 +1,24 @@
+/**
+ * The engine's public surface for the app: an explicit list, nothing else of engine/ is imported from src/app.
+ * Everything here runs on the main thread without onnxruntime-web (the worker, started by `createWorkerEngine`'s
+ * caller from worker.ts, is the only place ORT loads). Request and event types are in protocol.ts.
+ */
+export { createWorkerEngine, type Engine, type EventListener } from './client';
+export {
+  asEngineError,
+  CancelledError,
+  DownloadError,
+  EngineError,
+  isCancelled,
+  type DownloadFailure,
+  type EngineErrorCode,
+} from './errors';
+export { GENERATE_LIMITS, isValidSeed } from './limits';
+export { formatBytes } from './bytes';
+export { promptWords, unknownWords, vocabularyWords } from './vocab';
+export type { Catalog, CatalogEntry, CatalogFile } from './catalog/schema';
+export { validateCatalog } from './catalog/validate';
+export { DEFAULT_HUB_BASE } from './catalog/urls';
+export { CustomSourceError, validateCustomSource, type CustomSource } from './catalog/custom';
+export { checkLayout, layoutFilesFor, REQUIRED_LAYOUT, type LayoutCheck } from './catalog/files';
+export type * from './protocol';
