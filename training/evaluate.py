@@ -138,6 +138,9 @@ def main():
     names = [n for n in (args.pipelines.split(",") if args.pipelines else reg) if n]
     for name in names:
         spec = reg[name]
+        if spec["frozen"]:
+            print(f"skip {name}: frozen (its earlier rows stay in models/report.json)")
+            continue
         if not os.path.exists(spec["ckpt"]):
             print(f"skip {name}: no checkpoint {spec['ckpt']}")
             continue

@@ -44,6 +44,9 @@ def main():
     reg = registry()
     for name in [n for n in (args.pipelines.split(",") if args.pipelines else reg) if n]:
         spec = reg[name]
+        if spec["frozen"]:
+            print(f"skip {name}: frozen (shipped folder kept as it is)")
+            continue
         if not os.path.exists(spec["ckpt"]):
             print(f"skip {name}")
             continue

@@ -38,8 +38,20 @@ def main():
     args = ap.parse_args()
     reg = registry()
     order = {n: i for i, n in enumerate(["real", "vae-reconstruction"] + list(reg))}
-    rows = [json.load(open(p)) for p in glob.glob(os.path.join(RUNS, "eval", "*.json")) if not p.endswith("features.pt")]
-    rows = [r for r in rows if r["pipeline"] in order]
+    rows = [json.load(open(p)) for p in glob.glob(os.path.join(RUNS, "eval", "*.json"))
+            if not os.path.basename(p).startswith("frozen_")]
+    rows = [r for r in rows if r["pipeline"] in order and not (r["pipeline"] in reg and reg[r["pipeline"]]["frozen"])]
+    # frozen pipelines: their shipped folders are unchanged, so their earlier measured rows carry over
+    prev = os.path.join(args.models, "report.json")
+    if os.path.exists(prev):
+        rows += [dict(r, carried_over=True) for r in json.load(open(prev))
+                 if r["pipeline"] in reg and reg[r["pipeline"]]["frozen"]]
+    for p in glob.glob(os.path.join(RUNS, "eval", "frozen_*.json")):  # eval_frozen.py: partial prompts
+        f = json.load(open(p))
+        for r in rows:
+            if r.get("carried_over") and all(r[k] == f[k] for k in ("pipeline", "scheduler", "steps", "guidance_scale")):
+                r["prompt_accuracy_partial"] = f["prompt_accuracy_partial"]
+                r["prompt_accuracy_partial_heldout"] = f["prompt_accuracy_partial_heldout"]
     rows.sort(key=lambda r: (order[r["pipeline"]], r["scheduler"] or "", r["steps"] or 0, r["guidance_scale"] or 0))
     with open(os.path.join(args.models, "report.json"), "w") as f:
         json.dump(rows, f, indent=1)

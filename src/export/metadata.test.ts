@@ -38,13 +38,16 @@ describe('sampler labels', () => {
       ['EulerAncestralDiscreteScheduler', 'Euler a'],
       ['LCMScheduler', 'LCM'],
       ['DDPMScheduler', 'DDPM'],
+      ['DPMSolverMultistepScheduler', 'DPM++ 2M'],
+      ['TCDScheduler', 'TCD'],
+      ['CMStochasticIterativeScheduler', 'CM multistep'],
     ];
     for (const [cls, label] of pairs) {
       expect(samplerLabelFor(cls)).toBe(label);
       expect(samplerClassFor(label)).toBe(cls);
       expect(samplerClassFor(label.toLowerCase())).toBe(cls);
     }
-    expect(samplerLabelFor('DPMSolverMultistepScheduler')).toBe('DPMSolverMultistepScheduler');
+    expect(samplerLabelFor('UniPCMultistepScheduler')).toBe('UniPCMultistepScheduler');
     expect(samplerClassFor('DPM++ 2M Karras')).toBe('DPM++ 2M Karras');
   });
 });

@@ -63,7 +63,7 @@ const BUILT_IN: readonly SamplerRow[] = [
   // Noise on every step of a multistep schedule (1 step is deterministic).
   // gpuStep true: prev = clamp(c_skip x + c_out m) + c z is affine in (x, m, z) with the clamp on x0.
   {
-    className: 'CMStochasticIterativeScheduler', label: 'CM multistep', a1111: 'CM', aliases: ['cm', 'consistency', 'cm_multistep'],
+    className: 'CMStochasticIterativeScheduler', label: 'CM multistep', a1111: 'CM multistep', aliases: ['cm', 'consistency', 'cm_multistep'],
     needs: { cfg: true, guidanceEmbedding: false, noise: 'every-step', gpuStep: true }, create: createCMStochasticIterativeScheduler,
   },
 ];

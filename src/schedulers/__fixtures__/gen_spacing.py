@@ -1,6 +1,6 @@
 """Timestep tables of every (scheduler, spacing, N = 1..1000) for the SD config, transcribed from diffusers'
 set_timesteps (src/diffusers/schedulers/scheduling_{ddim,ddpm,euler_discrete,euler_ancestral_discrete,
-dpmsolver_multistep}.py at the commit below), evaluated with numpy exactly as upstream does.
+dpmsolver_multistep,lcm,tcd}.py at the commit below), evaluated with numpy exactly as upstream does.
 
     /usr/bin/python3 src/schedulers/__fixtures__/gen_spacing.py | gzip -9n > src/schedulers/__fixtures__/spacing.json.gz
 
@@ -75,12 +75,26 @@ def dpm(spacing, n):
     return ts
 
 
+# LCMScheduler / TCDScheduler.set_timesteps (original_inference_steps = 50; they ignore timestep_spacing, so
+# the table is filed under "leading"): origin = [1..50] * (T // 50) - 1 reversed, at floor(linspace(0, 50, N,
+# endpoint=False)). N > 50 raises upstream.
+def lcm(spacing, n, original=50):
+    if n > original:
+        return None
+    k = T // original
+    origin = (np.asarray(list(range(1, original + 1))) * k - 1)[::-1].copy()
+    idx = np.floor(np.linspace(0, len(origin), num=n, endpoint=False)).astype(np.int64)
+    return origin[idx]
+
+
 FNS = {
     "DDIMScheduler": alpha_space,
     "DDPMScheduler": alpha_space,
     "EulerDiscreteScheduler": euler,
     "EulerAncestralDiscreteScheduler": euler,
     "DPMSolverMultistepScheduler": dpm,
+    "LCMScheduler": lcm,
+    "TCDScheduler": lcm,
 }
 FULL_N = [1, 2, 3, 4, 7, 48, 61]
 
@@ -95,11 +109,11 @@ out = {
     "full": {},
 }
 for cls, fn in FNS.items():
-    for spacing in ["leading", "trailing", "linspace"]:
+    for spacing in ["leading"] if fn is lcm else ["leading", "trailing", "linspace"]:
         name = f"{cls}/{spacing}"
         lists = [fn(spacing, n) for n in range(1, T + 1)]
-        out["tables"][name] = [key(ts) for ts in lists]
+        out["tables"][name] = [key(ts) if ts is not None else "raises" for ts in lists]
         integer = not cls.startswith("Euler")
-        out["invalid"][name] = [n for n, ts in enumerate(lists, 1) if len(ts) != n or ts.min() < 0 or (integer and ts.max() >= T)]
-        out["full"][name] = {str(n): [float(v) if not float(v).is_integer() else int(v) for v in fn(spacing, n)] for n in FULL_N}
+        out["invalid"][name] = [n for n, ts in enumerate(lists, 1) if ts is None or len(ts) != n or ts.min() < 0 or (integer and ts.max() >= T)]
+        out["full"][name] = {str(n): [float(v) if not float(v).is_integer() else int(v) for v in fn(spacing, n)] for n in FULL_N if fn(spacing, n) is not None}
 json.dump(out, sys.stdout, separators=(",", ":"))
