@@ -1,4 +1,4 @@
-import { memo, useMemo, useRef, useState } from 'react';
+import { memo, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { GENERATE_LIMITS, unknownWords } from '../../engine';
 import { liveTypingOn, requestLive } from '../live';
 import { updateSettings, useAppStore } from '../store';
@@ -28,6 +28,14 @@ export const PromptBox = memo(function PromptBox() {
   const [active, setActive] = useState(0);
   const [cutNote, setCutNote] = useState(false);
   const box = useRef<HTMLTextAreaElement>(null);
+  // Caret to restore after an accepted completion, applied in the same commit as the new text. A later frame
+  // (requestAnimationFrame) raced keys typed meanwhile on a busy machine: "ca" typed after Tab landed as "ac".
+  const pendingCaret = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    if (pendingCaret.current === null || !box.current) return;
+    box.current.setSelectionRange(pendingCaret.current, pendingCaret.current);
+    pendingCaret.current = null;
+  });
   const vocabSet = useMemo(() => (vocab ? new Set(vocab.words) : null), [vocab]);
   const at = caret === null ? null : wordAt(prompt, caret);
   // The word still being typed (caret at its end) is not flagged yet: "whi" is on its way to "white".
@@ -41,7 +49,7 @@ export const PromptBox = memo(function PromptBox() {
     setCutNote(setPrompt(next.text));
     setCaret(next.caret);
     setActive(0);
-    requestAnimationFrame(() => box.current?.setSelectionRange(next.caret, next.caret));
+    pendingCaret.current = next.caret;
     box.current?.focus();
   };
 
