@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import data, grammar  # noqa: E402
+from fewstep.common import encode_all, vae_loss  # noqa: E402
 from fewstep.loop import Run, setup_threads  # noqa: E402
 from fewstep.models import VAEEncoder, VAEDecoder, n_params  # noqa: E402
 
@@ -36,14 +37,7 @@ def main():
     g = torch.Generator().manual_seed(1000 + run.step)
     while not run.done:
         idx = torch.randint(0, len(x_all), (args.batch,), generator=g)
-        x = x_all[idx]
-        mean, logvar = enc(x)
-        z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
-        rec = dec(z)
-        l1 = (rec - x).abs().mean()
-        mse = F.mse_loss(rec, x)
-        kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
-        loss = l1 + mse + args.kl * kl
+        loss, l1, mse, kl = vae_loss(enc, dec, x_all[idx], args.kl)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -52,13 +46,8 @@ def main():
     # latents of the training images: mean and std of the posterior, and the scaling factor
     enc.eval()
     dec.eval()
-    means, stds = [], []
+    mean, std = encode_all(enc, x_all)
     with torch.no_grad():
-        for i in range(0, len(x_all), 500):
-            m, lv = enc(x_all[i:i + 500])
-            means.append(m)
-            stds.append(torch.exp(0.5 * lv))
-        mean, std = torch.cat(means), torch.cat(stds)
         z = mean + std * torch.randn_like(mean)
         scale = float(1.0 / z.std())
         rec = dec(mean[:2000])

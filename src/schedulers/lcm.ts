@@ -31,7 +31,8 @@ export const LCM_DEFAULTS: Omit<LCMConfig, '_class_name'> = {
   timestep_scaling: 10.0,
 };
 
-const SPEC: ConfigSpec<LCMConfig> = {
+/** LCM's config keys and their checks (TCD reads the same config). */
+export const LCM_SPEC: ConfigSpec<LCMConfig> = {
   ...COMMON_SPEC,
   original_inference_steps: { type: 'number', integer: true, min: 1 },
   ...CLIP_SPEC,
@@ -53,7 +54,7 @@ export function lcmTimesteps(T: number, originalSteps: number, n: number): numbe
 }
 
 export function createLCMScheduler(rawConfig: Record<string, unknown> = {}): Scheduler<LCMConfig> {
-  const { config, T, alphasCumprod } = resolveAlphaSpace<LCMConfig>(CLS, rawConfig, LCM_DEFAULTS, SPEC);
+  const { config, T, alphasCumprod } = resolveAlphaSpace<LCMConfig>(CLS, rawConfig, LCM_DEFAULTS, LCM_SPEC);
   const finalAlphaCumprod = config.set_alpha_to_one ? 1 : alphasCumprod[0];
   const state = new ScheduleState(CLS, true);
 

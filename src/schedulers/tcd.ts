@@ -6,8 +6,9 @@
  * Matches diffusers' TCDScheduler (scheduling_tcd.py), in float32 as diffusers computes it.
  */
 import { alphaSpaceCoefficients, defineScheduler, resolveAlphaSpace, ScheduleState, stepOutputs } from './base';
-import { ALPHA_SPACE_DEFAULTS, checkSameLength, checkSteps, CLIP_SPEC, COMMON_SPEC, takeNoise, type ClipConfig, type ConfigSpec } from './config';
+import { checkSameLength, checkSteps, takeNoise, type ClipConfig, type ConfigSpec } from './config';
 import { SchedulerError } from './errors';
+import { LCM_DEFAULTS, LCM_SPEC } from './lcm';
 import { linspace } from './schedule';
 import type { CommonConfig, Scheduler, SetTimestepsOptions, StepCoefficients, StepOptions, StepResult } from './types';
 
@@ -22,24 +23,9 @@ export interface TCDConfig extends CommonConfig, ClipConfig {
   set_alpha_to_one: boolean;
 }
 
-export const TCD_DEFAULTS: Omit<TCDConfig, '_class_name'> = {
-  ...ALPHA_SPACE_DEFAULTS,
-  beta_start: 0.00085,
-  beta_end: 0.012,
-  beta_schedule: 'scaled_linear',
-  original_inference_steps: 50,
-  clip_sample: false,
-  set_alpha_to_one: true,
-  timestep_scaling: 10.0,
-};
-
-const SPEC: ConfigSpec<TCDConfig> = {
-  ...COMMON_SPEC,
-  original_inference_steps: { type: 'number', integer: true, min: 1 },
-  ...CLIP_SPEC,
-  timestep_scaling: { type: 'number', min: 0 },
-  set_alpha_to_one: { type: 'boolean' },
-};
+/** diffusers' TCDScheduler takes LCMScheduler's config keys and defaults. */
+export const TCD_DEFAULTS: Omit<TCDConfig, '_class_name'> = LCM_DEFAULTS;
+const SPEC: ConfigSpec<TCDConfig> = LCM_SPEC;
 
 const CLS = 'TCDScheduler';
 /** diffusers' default eta (gamma) of TCDScheduler.step and of the TCD pipeline. */

@@ -104,3 +104,26 @@ def load_vae():
     ft = os.path.join(RUNS, "vae-decoder", "final.pt")
     dec.load_state_dict(torch.load(ft)["dec"] if os.path.exists(ft) else ck["dec"])
     return enc.eval(), dec.eval(), ck["scaling_factor"]
+
+
+def vae_loss(enc, dec, x, kl_weight):
+    """The KL autoencoder objective of train_vae.py: L1 + MSE of a reparameterised reconstruction + kl_weight * KL.
+    x: float [B,3,64,64] in [-1,1]. Returns (loss, l1, mse, kl) tensors."""
+    import torch.nn.functional as F
+    mean, logvar = enc(x)
+    rec = dec(mean + torch.exp(0.5 * logvar) * torch.randn_like(mean))
+    l1 = (rec - x).abs().mean()
+    mse = F.mse_loss(rec, x)
+    kl = 0.5 * (mean ** 2 + logvar.exp() - 1 - logvar).mean()
+    return l1 + mse + kl_weight * kl, l1, mse, kl
+
+
+@torch.no_grad()
+def encode_all(enc, x_all, bs=500):
+    """Posterior mean and std [N,4,8,8] of every image (float32), in batches."""
+    means, stds = [], []
+    for i in range(0, len(x_all), bs):
+        m, lv = enc(x_all[i:i + bs])
+        means.append(m)
+        stds.append(torch.exp(0.5 * lv))
+    return torch.cat(means), torch.cat(stds)
