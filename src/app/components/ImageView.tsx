@@ -1,4 +1,5 @@
 import { useLayoutEffect, useRef } from 'react';
+import { samplerLabelFor } from '../../export/metadata';
 import { selectLast, selectRun, useAppStore } from '../store';
 import { useUiStore } from '../ui/uiStore';
 import { useIntegerScale } from '../ui/useIntegerScale';
@@ -57,7 +58,7 @@ export function ImageView() {
       {shown && (
         <p className="caption" data-testid="caption">
           {picked && picked !== last ? 'From history: ' : ''}
-          {shown.modelName} · {shown.result.schedulerClass.replace('Scheduler', '')} · {shown.params.steps} step
+          {shown.modelName} · {samplerLabelFor(shown.result.schedulerClass)} · {shown.params.steps} step
           {shown.params.steps === 1 ? '' : 's'} · seed {shown.params.seed} · {shown.result.timings.totalMs.toFixed(0)} ms on{' '}
           {shown.provider === 'webgpu' ? 'WebGPU' : 'WASM'}
         </p>

@@ -3,6 +3,7 @@ import { useAppStore } from '../store';
 import { describeSize, formatEta, formatPercent, formatSpeed } from './format';
 import { cancelDownload, startDownload, useCachedModel } from './libraryBridge';
 import { useLibraryStore, type DownloadState } from './libraryStore';
+import { samplerLabelFor } from '../../export/metadata';
 
 /** The catalog's downloadable models with size, precision, license and requirements, and their download state. */
 export function CatalogList() {
@@ -52,7 +53,7 @@ function CatalogItem({ entry }: { entry: CatalogEntry }) {
         </dd>
         <dt>Default</dt>
         <dd>
-          {entry.resolution.width}×{entry.resolution.height}, {entry.sampler.schedulerClass.replace('Scheduler', '')} {entry.sampler.steps} step
+          {entry.resolution.width}×{entry.resolution.height}, {samplerLabelFor(entry.sampler.schedulerClass)} {entry.sampler.steps} step
           {entry.sampler.steps === 1 ? '' : 's'}, guidance {entry.sampler.guidanceScale}
         </dd>
         <dt>Needs</dt>
