@@ -15,7 +15,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import data, grammar, evaluator as E  # noqa: E402
-from fewstep.common import load_text_encoder, load_unet, load_vae  # noqa: E402
+from fewstep.common import load_pipeline_unet, load_text_encoder, load_vae  # noqa: E402
 from fewstep.loop import RUNS, setup_threads  # noqa: E402
 from fewstep.pipelines import registry  # noqa: E402
 from fewstep.sampling import make_scheduler, sample  # noqa: E402
@@ -63,7 +63,7 @@ def generate(c, unet, spec, sched_name, steps, g, scenes, seed, bs=100, texts=No
     gen = torch.Generator().manual_seed(seed)
     x_all = torch.randn(len(scenes), 4, 8, 8, generator=gen)
     for i in range(0, len(scenes), bs):
-        sched = make_scheduler(sched_name, steps, spec["pred"])
+        sched = make_scheduler(sched_name, steps, spec["pred"], config=spec["sched"])
         ctx = c.embed(scenes[i:i + bs], texts[i:i + bs] if texts else None)
         lat.append(sample(unet, sched, ctx, c.uncond, x_all[i:i + bs], g, lcm=spec["lcm"]))
     return c.decode(torch.cat(lat))
@@ -144,7 +144,7 @@ def main():
         if not os.path.exists(spec["ckpt"]):
             print(f"skip {name}: no checkpoint {spec['ckpt']}")
             continue
-        unet, _ = load_unet(spec["ckpt"])
+        unet = load_pipeline_unet(spec)
         unet.eval()
         for sched_name, steps, g in spec["eval"]:
             is_ddpm = sched_name == "DDPMScheduler"

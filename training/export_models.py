@@ -9,7 +9,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fewstep.common import load_text_encoder, load_unet, load_vae  # noqa: E402
+from fewstep.common import load_pipeline_unet, load_text_encoder, load_vae  # noqa: E402
 from fewstep.export import export_pipeline  # noqa: E402
 from fewstep.pipelines import registry  # noqa: E402
 
@@ -31,9 +31,10 @@ def main():
         if not os.path.exists(spec["ckpt"]):
             print(f"skip {name}: no checkpoint")
             continue
-        unet, _ = load_unet(spec["ckpt"])
+        unet = load_pipeline_unet(spec)
         export_pipeline(os.path.join(args.out, name), te, unet.eval(), dec.eval(), spec["sched"], spec["fewstep"],
-                        lcm=spec["lcm"], enc=enc.eval() if name == "fewstep-teacher" else None)
+                        lcm=spec["lcm"], enc=enc.eval() if name == "fewstep-teacher" else None,
+                        weights_fp16=spec["weights_fp16"])
         print("exported", name)
 
 

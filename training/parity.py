@@ -16,7 +16,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import grammar  # noqa: E402
-from fewstep.common import load_text_encoder, load_unet, load_vae  # noqa: E402
+from fewstep.common import load_pipeline_unet, load_text_encoder, load_vae  # noqa: E402
 from fewstep.pipelines import registry  # noqa: E402
 from fewstep.models import guidance_embedding  # noqa: E402
 from fewstep.sampling import make_scheduler, sample  # noqa: E402
@@ -50,14 +50,14 @@ def main():
         if not os.path.exists(spec["ckpt"]):
             print(f"skip {name}")
             continue
-        unet, _ = load_unet(spec["ckpt"])
+        unet = load_pipeline_unet(spec)
         unet.eval()
         few = spec["fewstep"]
         cases = [(few["default_steps"], few["guidance_scale"])]
         if name == "fewstep-teacher":
             cases.append((4, few["guidance_scale"]))
         for steps, g in cases:
-            sched = make_scheduler(spec["sched"]["_class_name"], steps, spec["pred"])
+            sched = make_scheduler(spec["sched"]["_class_name"], steps, spec["pred"], config=spec["sched"])
             gen = torch.Generator().manual_seed(2024)
             x0 = torch.randn(1, 4, 8, 8, generator=gen)
             noises = [torch.randn(1, 4, 8, 8, generator=gen) for _ in sched.timesteps] if sched.needs_noise else []
@@ -76,7 +76,8 @@ def main():
             out = {"pipeline": name, "prompt": PROMPT, "input_ids": ids[0].tolist(), "steps": steps,
                    "guidance_scale": g, "scheduler": spec["sched"]["_class_name"], "scheduler_config": spec["sched"],
                    "prediction_type": spec["pred"], "timesteps": [float(t) for t in sched.timesteps],
-                   "init_noise_sigma": sched.init_noise_sigma, "initial_latents": flat(x0),
+                   "init_noise_sigma": sched.init_noise_sigma,
+                   **({"sigmas": [float(v) for v in sched.sigmas]} if hasattr(sched, "sigmas") else {}), "initial_latents": flat(x0),
                    "step_noises": [flat(n) for n in noises], "final_latents": flat(final),
                    "latents_after_each_step": [flat(tr["x"]) for tr in trace],
                    "first_unet_call": {"sample": flat(xin), "timestep": float(sched.timesteps[0]),

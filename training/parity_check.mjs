@@ -39,11 +39,12 @@ for (const file of fs.readdirSync(parityDir).filter((f) => f.endsWith('.json')).
   const lcm = P.scheduler === 'LCMScheduler'; const g = P.guidance_scale; const cfg = g > 1 && !lcm;
   const ts = P.timesteps; const n = ts.length; const pred = P.prediction_type;
   let x = Float32Array.from(P.initial_latents, (v) => v * P.init_noise_sigma);
-  const sig = P.scheduler === 'EulerDiscreteScheduler' ? [...ts.map(interp), 0] : null;
+  const cm = P.scheduler === 'CMStochasticIterativeScheduler'; const cmc = P.scheduler_config;
+  const sig = P.scheduler === 'EulerDiscreteScheduler' ? [...ts.map(interp), 0] : cm ? P.sigmas : null;
   for (let i = 0; i < n; i++) {
     const t = ts[i];
     const s = sig ? sig[i] : 0;
-    const xin = sig ? x.map((v) => v / Math.sqrt(s * s + 1)) : x;
+    const xin = cm ? x.map((v) => v / Math.sqrt(s * s + cmc.sigma_data ** 2)) : sig ? x.map((v) => v / Math.sqrt(s * s + 1)) : x;
     let out;
     if (cfg) {
       const D = cond.dims[2]; const hs = new Float32Array(2 * 77 * D); hs.set(uncond.data, 0); hs.set(cond.data, 77 * D);
@@ -55,10 +56,16 @@ for (const file of fs.readdirSync(parityDir).filter((f) => f.endsWith('.json')).
       if (lcm) feeds.timestep_cond = new ort.Tensor('float32', guidanceEmbedding(g - 1), [1, 256]);
       out = (await unet.run(feeds)).out_sample.data;
     }
+    if (cm) { // CM Alg. 1 / diffusers CMStochasticIterativeScheduler.step (EDM boundary condition)
+      const sd = cmc.sigma_data; const sm = cmc.sigma_min; const cs = sd * sd / ((s - sm) ** 2 + sd * sd); const co = (s - sm) * sd / Math.sqrt(s * s + sd * sd);
+      const den = x.map((v, j) => co * out[j] + cs * v);
+      if (i === n - 1) x = den; else { const nz = P.step_noises[i]; const h = Math.min(Math.max(sig[i + 1], sm), cmc.sigma_max); x = den.map((v, j) => v + nz[j] * Math.sqrt(h * h - sm * sm)); }
+      continue;
+    }
     const a = abar[t] ?? 0; const sa = Math.sqrt(a); const sb = Math.sqrt(1 - a);
     const x0 = new Float32Array(256); const eps = new Float32Array(256);
     for (let j = 0; j < 256; j++) {
-      if (pred === 'epsilon') { eps[j] = out[j]; x0[j] = (x[j] - sb * out[j]) / sa; } else { x0[j] = sa * x[j] - sb * out[j]; eps[j] = sa * out[j] + sb * x[j]; }
+      if (pred === 'epsilon') { eps[j] = out[j]; x0[j] = (x[j] - sb * out[j]) / sa; } else if (pred === 'sample') { x0[j] = out[j]; eps[j] = (x[j] - sa * out[j]) / sb; } else { x0[j] = sa * x[j] - sb * out[j]; eps[j] = sa * out[j] + sb * x[j]; }
     }
     if (P.scheduler === 'DDIMScheduler') {
       const pt = t - Math.floor(T / n); const ap = pt >= 0 ? abar[pt] : 1.0;

@@ -6,6 +6,7 @@ import { asEngineError, createWorkerEngine, EngineError, isCancelled, type Engin
 import { discoverModels, modelRefOf, type ModelChoice } from './models';
 import { generateParams, runResult } from './runs';
 import { addRun, updateSettings, useAppStore, type RunResult } from './store';
+import { checkTimesteps, effectiveSampler } from './timesteps';
 import { markRequest, markResult } from './ux/marks';
 
 let engine: Engine | null = null;
@@ -95,8 +96,12 @@ export async function loadModel(
     useAppStore.setState({ loaded: model, loading: null });
     if (opts.applyDefaults !== false) {
       const keep = opts.keep ?? {};
+      // A custom timestep list stays (it is in training timesteps, which the next model's scheduler checks again in
+      // the Timesteps field); while one reads, the step count is its length, not the model's default.
+      const s = useAppStore.getState().settings;
+      const list = checkTimesteps(s.timesteps, keep.sampler ? s.sampler : '', model);
       updateSettings({
-        ...(keep.steps ? {} : { steps: model.defaults.steps }),
+        ...(keep.steps ? {} : list.ok && list.list ? { steps: list.list.length } : { steps: model.defaults.steps }),
         ...(keep.guidanceScale ? {} : { guidanceScale: model.defaults.guidanceScale }),
         ...(keep.sampler ? {} : { sampler: '' }),
       });
@@ -135,14 +140,21 @@ export function whenInteractiveIdle(): Promise<void> {
   });
 }
 
+/**
+ * Generate with the current settings (the control panel, live typing and sliding, Ctrl/Cmd+Enter). Returns null
+ * without a request when no model is loaded or the custom timesteps do not fit the scheduler: the Timesteps field
+ * and the Generate button say why (timesteps.checkTimesteps), so nothing is thrown or logged.
+ */
 export async function generate(): Promise<RunResult | null> {
   const st = useAppStore.getState();
   if (!st.loaded) return null;
   const s = st.settings;
+  const check = checkTimesteps(s.timesteps, s.sampler, st.loaded);
+  if (!check.ok) return null;
   const preview = st.showPreviews;
   const { id, done } = getEngine().request(
     'generate',
-    { params: generateParams(s, { preview }) },
+    { params: generateParams(s, { preview, schedulerClass: effectiveSampler(s.sampler, st.loaded) }) },
     (ev) => {
       if (ev.type === 'step') {
         const { preview: frame, ...step } = ev.step;
@@ -158,14 +170,15 @@ export async function generate(): Promise<RunResult | null> {
   latestInteractive = id;
   markRequest(id, s.prompt);
   useAppStore.setState({
-    running: { requestId: id, step: 0, total: s.steps, startedAt: performance.now() },
+    running: { requestId: id, step: 0, total: check.list?.length ?? s.steps, startedAt: performance.now() },
     genError: null,
     ...(preview ? { previews: { requestId: id, frames: [] } } : {}),
   });
   try {
     const ev = await done;
     markResult(id, ev.result.timings.totalMs);
-    const run = runResult(ev, { requestId: id, modelName: useAppStore.getState().loaded?.name ?? ev.modelId, params: s, source: 'single' });
+    const params = check.list ? { ...s, steps: check.list.length } : s;
+    const run = runResult(ev, { requestId: id, modelName: useAppStore.getState().loaded?.name ?? ev.modelId, params, source: 'single' });
     addRun(run);
     useAppStore.setState((x) => (x.running?.requestId === id ? { running: null } : {}));
     return run;

@@ -3,21 +3,33 @@
  * generations, the comparison grid's cells and the enlarged cell's preview re-run all go through here.
  */
 import type { EngineEvent, GenerateParams } from '../engine';
+import { parseTimesteps } from '../schedulers';
 import type { RunResult, Settings } from './store';
+import { isTcd } from './timesteps';
 
 /** The settings a generation reads (the model and provider travel separately, in the request). */
-export type RunSettings = Pick<Settings, 'prompt' | 'negativePrompt' | 'seed' | 'steps' | 'guidanceScale' | 'sampler' | 'eta' | 'rng'>;
+export type RunSettings = Pick<
+  Settings,
+  'prompt' | 'negativePrompt' | 'seed' | 'steps' | 'guidanceScale' | 'sampler' | 'eta' | 'rng' | 'timesteps' | 'gamma'
+>;
 
-/** Generate params for these settings; `sampler: ''` keeps the model's own scheduler. */
-export function generateParams(s: RunSettings, opts: { preview?: boolean } = {}): GenerateParams {
+/**
+ * Generate params for these settings; `sampler: ''` keeps the model's own scheduler. `schedulerClass` is the class
+ * that will run (timesteps.effectiveSampler): for TCD the step's eta is `gamma`, for the others `eta`. A custom
+ * timestep list (`timesteps` text, checked first with timesteps.checkTimesteps) is sent as `timesteps` and sets
+ * `steps` to its length. Throws SchedulerError for timesteps text that does not parse (check it before).
+ */
+export function generateParams(s: RunSettings, opts: { preview?: boolean; schedulerClass?: string } = {}): GenerateParams {
+  const timesteps = s.timesteps.trim() ? parseTimesteps(s.timesteps) : null;
   return {
     prompt: s.prompt,
     negativePrompt: s.negativePrompt,
     seed: s.seed,
-    steps: s.steps,
+    steps: timesteps ? timesteps.length : s.steps,
     guidanceScale: s.guidanceScale,
     ...(s.sampler ? { scheduler: s.sampler } : {}),
-    eta: s.eta,
+    eta: isTcd(opts.schedulerClass ?? s.sampler) ? s.gamma : s.eta,
+    ...(timesteps ? { timesteps } : {}),
     rng: s.rng,
     ...(opts.preview ? { preview: true } : {}),
   };

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { initialCompareState, useCompareStore } from './compare/compareStore';
 import { applyUrlSettings, currentQuery } from './startup';
 import { initialState, useAppStore } from './store';
+import { useUiStore } from './ui/uiStore';
 import { decodeSettings } from './urlState';
 
 describe('settings <-> URL', () => {
@@ -25,6 +26,31 @@ describe('settings <-> URL', () => {
     expect(useCompareStore.getState().selectedSteps).toEqual([1, 4, 50]);
     applyUrlSettings('?seed=-1&steps=abc&ep=cuda');
     expect(useAppStore.getState().settings).toMatchObject({ seed: 77, steps: 8, provider: 'wasm' });
+  });
+
+  it('a link with custom timesteps and TCD gamma: the list and its step count; nonsense is ignored with a notice', () => {
+    applyUrlSettings('?ts=999,749,499,249&steps=8&sampler=TCDScheduler&gamma=0.5');
+    expect(useAppStore.getState().settings).toMatchObject({ timesteps: '999,749,499,249', steps: 4, sampler: 'TCDScheduler', gamma: 0.5 });
+    expect(useUiStore.getState().notice).toBeNull();
+    useAppStore.setState(useAppStore.getInitialState(), true);
+    applyUrlSettings('?ts=499,999&steps=2&gamma=7');
+    expect(useAppStore.getState().settings).toMatchObject({ timesteps: '', steps: 2, gamma: 0.3 });
+    const notice = useUiStore.getState().notice ?? '';
+    expect(notice).toContain('The timesteps in the link (ts=499,999) were ignored: `custom_timesteps` must be in descending order: 999 follows 499.');
+    expect(notice).toContain("Using the scheduler's own spacing.");
+    expect(notice).toContain('gamma=7');
+    expect(notice).not.toContain('ts=499,999,');
+  });
+
+  it('writes ts while a list reads, and gamma only while TCD runs', () => {
+    useAppStore.setState({ settings: { ...initialState.settings, timesteps: '999, 499', steps: 2, sampler: 'TCDScheduler', gamma: 0.4 } });
+    expect(decodeSettings(currentQuery(''))).toMatchObject({ timesteps: [999, 499], steps: 2, sampler: 'TCDScheduler', gamma: 0.4 });
+    useAppStore.setState((s) => ({ settings: { ...s.settings, timesteps: '999,', sampler: 'DDIMScheduler' } }));
+    const q = new URLSearchParams(currentQuery(''));
+    expect(q.get('ts')).toBe('999');
+    expect(q.has('gamma')).toBe(false);
+    useAppStore.setState((s) => ({ settings: { ...s.settings, timesteps: '999,x' } }));
+    expect(new URLSearchParams(currentQuery('')).has('ts')).toBe(false);
   });
 
   it('round-trips the current state through the query string and keeps keys it does not own', () => {

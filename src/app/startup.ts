@@ -1,5 +1,6 @@
 /**
- * Settings <-> URL. On start the query string (?p=..&seed=7&steps=4&model=..&sampler=..&cfg=..&ep=wasm&cm=..&cs=..)
+ * Settings <-> URL. On start the query string (?p=..&seed=7&steps=4&ts=999,749,499,249&model=..&sampler=..&gamma=0.3
+ * &cfg=..&ep=wasm&cm=..&cs=..)
  * is decoded with urlState.decodeSettings; afterwards every settings change is written back with
  * history.replaceState (no history entry per slider move), so the address bar always shares the current view.
  * Query keys urlState does not own (e.g. `fixtures`) are kept.
@@ -8,7 +9,9 @@ import { useCompareStore } from './compare/compareStore';
 import { GENERATE_LIMITS } from '../engine';
 import { updateSettings, useAppStore, type Settings } from './store';
 import { parseView, useUiStore } from './ui/uiStore';
-import { decodeSettings, encodeSettings, URL_KEYS } from './urlState';
+import { formatTimesteps, parseTimesteps } from '../schedulers';
+import { effectiveSampler, hasCustomTimesteps } from './timesteps';
+import { decodeSettings, encodeSettings, timestepsProblem, URL_KEYS } from './urlState';
 
 /** Query keys of the link that were present but not valid (`steps=abc`), as "key=value" (values cut to 24 chars). */
 export function rejectedUrlKeys(search: string, decoded: ReturnType<typeof decodeSettings>): string[] {
@@ -16,7 +19,8 @@ export function rejectedUrlKeys(search: string, decoded: ReturnType<typeof decod
   const out: string[] = [];
   for (const [field, key] of Object.entries(URL_KEYS) as Array<[keyof typeof URL_KEYS, string]>) {
     const raw = q.get(key);
-    if (raw === null || decoded[field] !== undefined) continue;
+    // A `ts` that does not read gets its own sentence (applyUrlSettings).
+    if (raw === null || decoded[field] !== undefined || field === 'timesteps') continue;
     if ((field === 'prompt' || field === 'negativePrompt') && raw === '') continue;
     out.push(`${key}=${raw.length > 24 ? `${raw.slice(0, 24)}…` : raw}`);
   }
@@ -35,6 +39,12 @@ export function applyUrlSettings(search: string = location.search): void {
     d.prompt = rawPrompt.slice(0, GENERATE_LIMITS.maxPromptLength);
     notes.push(`The prompt in the link was cut to ${GENERATE_LIMITS.maxPromptLength} characters.`);
   }
+  const rawTs = new URLSearchParams(search).get(URL_KEYS.timesteps);
+  const tsProblem = rawTs !== null && d.timesteps === undefined ? (timestepsProblem(rawTs) ?? 'not understood') : null;
+  if (tsProblem !== null) {
+    const shown = rawTs!.length > 24 ? `${rawTs!.slice(0, 24)}…` : rawTs;
+    notes.push(`The timesteps in the link (ts=${shown}) were ignored: ${tsProblem} Using the scheduler's own spacing.`);
+  }
   const rejected = rejectedUrlKeys(search, d);
   if (rejected.length) notes.push(`Ignored settings in the link (out of range or not understood): ${rejected.join(', ')}.`);
   useUiStore.setState({ view: parseView(search), notice: notes.length ? notes.join(' ') : null });
@@ -43,8 +53,10 @@ export function applyUrlSettings(search: string = location.search): void {
   if (d.negativePrompt !== undefined) patch.negativePrompt = d.negativePrompt;
   if (d.seed !== undefined) patch.seed = d.seed;
   if (d.steps !== undefined) patch.steps = d.steps;
+  if (d.timesteps !== undefined) patch.timesteps = formatTimesteps(d.timesteps);
   if (d.modelId !== undefined) patch.modelId = d.modelId;
   if (d.sampler !== undefined) patch.sampler = d.sampler;
+  if (d.gamma !== undefined) patch.gamma = d.gamma;
   if (d.guidanceScale !== undefined) patch.guidanceScale = d.guidanceScale;
   if (d.provider !== undefined) patch.provider = d.provider;
   updateSettings(patch);
@@ -55,8 +67,14 @@ export function applyUrlSettings(search: string = location.search): void {
 
 /** The query string for the current state, keeping keys urlState does not own. */
 export function currentQuery(search: string = location.search): string {
-  const { settings } = useAppStore.getState();
+  const { settings, loaded } = useAppStore.getState();
   const { selectedRows, selectedSteps } = useCompareStore.getState();
+  let timesteps: number[] | undefined;
+  try {
+    timesteps = hasCustomTimesteps(settings) ? parseTimesteps(settings.timesteps) : undefined;
+  } catch {
+    timesteps = undefined; // still being typed: the link keeps the step count until the list reads
+  }
   const kept = new URLSearchParams(search);
   for (const k of Object.values(URL_KEYS)) kept.delete(k);
   const ours = encodeSettings({
@@ -64,8 +82,11 @@ export function currentQuery(search: string = location.search): string {
     negativePrompt: settings.negativePrompt,
     seed: settings.seed,
     steps: settings.steps,
+    timesteps,
     modelId: settings.modelId || undefined,
     sampler: settings.sampler || undefined,
+    // TCD's gamma only while TCD runs (the model's own scheduler or the override).
+    gamma: effectiveSampler(settings.sampler, loaded) === 'TCDScheduler' ? settings.gamma : undefined,
     guidanceScale: settings.guidanceScale,
     provider: settings.provider,
     ...(selectedRows ? { compareModels: selectedRows } : {}),
@@ -87,7 +108,7 @@ export function syncUrlWithSettings(): () => void {
     if (timer === null) timer = setTimeout(write, 150);
   };
   const unsubA = useAppStore.subscribe((s, prev) => {
-    if (s.settings !== prev.settings) schedule();
+    if (s.settings !== prev.settings || s.loaded !== prev.loaded) schedule();
   });
   const unsubB = useCompareStore.subscribe((s, prev) => {
     if (s.selectedRows !== prev.selectedRows || s.selectedSteps !== prev.selectedSteps) schedule();

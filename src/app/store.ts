@@ -7,6 +7,7 @@
  */
 import { create } from 'zustand';
 import type { EngineError, GenerateResult, LoadedModel, LoadProgress, ProviderPreference, RgbaImage, RngKind } from '../engine';
+import { TCD_DEFAULT_GAMMA } from '../schedulers';
 import type { ModelChoice } from './models';
 import { DEFAULT_PROMPT } from './prompt/suggestions';
 
@@ -22,7 +23,15 @@ export interface Settings {
   /** The selected model (picker, URL); written by engineBridge.loadModel, which loads it. */
   modelId: string;
   rng: RngKind;
+  /** The step's eta for DDIM (0 = deterministic; no control in the UI). TCD runs send `gamma` as their eta instead. */
   eta: number;
+  /**
+   * Custom timesteps as typed ("999,749,499,249"; '' = the scheduler's own spacing). A valid list sets `steps` to its
+   * length (timesteps.ts checks it against the scheduler; an invalid one blocks Generate with the reason).
+   */
+  timesteps: string;
+  /** TCD's gamma, "stochasticity" in [0, 1] (default 0.3, diffusers' TCDPipeline): sent as the step's eta for TCD. */
+  gamma: number;
 }
 
 export interface RunResult {
@@ -82,6 +91,8 @@ export const DEFAULT_SETTINGS: Settings = {
   modelId: '',
   rng: 'fewstep',
   eta: 0,
+  timesteps: '',
+  gamma: TCD_DEFAULT_GAMMA,
 };
 
 export const initialState: AppState = {

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSettings, encodeSettings, type Settings } from './urlState';
+import { decodeSettings, encodeSettings, timestepsProblem, type Settings } from './urlState';
 
 const full: Settings = {
   prompt: 'a red circle',
   negativePrompt: 'blurry',
   seed: 42,
   steps: 4,
+  timesteps: [999, 749, 499, 249],
   modelId: 'fewstep-turbo',
-  sampler: 'EulerDiscreteScheduler',
+  sampler: 'TCDScheduler',
+  gamma: 0.3,
   guidanceScale: 7.5,
   provider: 'webgpu',
   compareModels: ['fewstep-turbo', 'fewstep-lcm', 'teacher'],
@@ -17,8 +19,9 @@ const full: Settings = {
 describe('url state', () => {
   it('round-trips a full settings object with short keys in a stable order', () => {
     const q = encodeSettings(full);
-    expect([...new URLSearchParams(q).keys()]).toEqual(['p', 'np', 'seed', 'steps', 'model', 'sampler', 'cfg', 'ep', 'cm', 'cs']);
+    expect([...new URLSearchParams(q).keys()]).toEqual(['p', 'np', 'seed', 'steps', 'ts', 'model', 'sampler', 'gamma', 'cfg', 'ep', 'cm', 'cs']);
     expect(q).toContain('cs=1%2C2%2C4%2C8%2C16%2C32%2C50');
+    expect(q).toContain('ts=999%2C749%2C499%2C249');
     expect(decodeSettings(q)).toEqual(full);
     expect(decodeSettings('?' + q)).toEqual(full);
     expect(decodeSettings(`https://example.org/app/?${q}#grid`)).toEqual(full);
@@ -63,6 +66,28 @@ describe('url state', () => {
   it('accepts sampler labels with inner spaces', () => {
     expect(decodeSettings(encodeSettings({ sampler: 'Euler a' }))).toEqual({ sampler: 'Euler a' });
     expect(decodeSettings('sampler=Euler+a+')).toEqual({});
+  });
+
+  it('custom timesteps (ts): the step count follows the list; nonsense is dropped with a message saying why', () => {
+    expect(decodeSettings('ts=999,749,499,249&steps=8')).toEqual({ timesteps: [999, 749, 499, 249], steps: 4 });
+    expect(decodeSettings('ts=999+499')).toEqual({ timesteps: [999, 499], steps: 2 });
+    expect(decodeSettings('ts=399')).toEqual({ timesteps: [399], steps: 1 });
+    for (const bad of ['499,999', 'abc', '999,-1', '1.5', '', ',,']) {
+      expect(decodeSettings(`ts=${encodeURIComponent(bad)}&seed=1`)).toEqual({ seed: 1 });
+      expect(timestepsProblem(bad)).toMatch(/./);
+    }
+    expect(timestepsProblem('499,999')).toBe('`custom_timesteps` must be in descending order: 999 follows 499.');
+    expect(timestepsProblem('abc')).toMatch(/Timestep 1 \("abc"\) is not a whole number >= 0/);
+    expect(timestepsProblem('999,749')).toBeNull();
+    expect(encodeSettings({ timesteps: [499, 999] })).toBe('');
+  });
+
+  it('TCD gamma: 0..1 only', () => {
+    expect(decodeSettings('gamma=0')).toEqual({ gamma: 0 });
+    expect(decodeSettings('gamma=1')).toEqual({ gamma: 1 });
+    expect(decodeSettings('gamma=1.5')).toEqual({});
+    expect(decodeSettings('gamma=-0.1')).toEqual({});
+    expect(encodeSettings({ gamma: 2 })).toBe('');
   });
 
   it('keeps the first value when a key repeats', () => {

@@ -1,9 +1,11 @@
 /**
  * Settings <-> URL query string, so a comparison can be shared and restored.
- * Short, stable keys: p, np, seed, steps, model, sampler, cfg, ep, cm, cs.
- * Decoding never throws: invalid or out-of-range values are dropped. The ranges are the engine's (GENERATE_LIMITS).
+ * Short, stable keys: p, np, seed, steps, ts, model, sampler, gamma, cfg, ep, cm, cs.
+ * Decoding never throws: invalid or out-of-range values are dropped (timestepsProblem says why a `ts` was). The
+ * ranges are the engine's (GENERATE_LIMITS); `ts` is read by the schedulers' parseTimesteps.
  */
 import { GENERATE_LIMITS, isValidSeed } from '../engine';
+import { formatTimesteps, parseTimesteps } from '../schedulers';
 
 export type ProviderSetting = 'auto' | 'webgpu' | 'wasm';
 
@@ -12,8 +14,12 @@ export interface Settings {
   negativePrompt: string;
   seed: number;
   steps: number;
+  /** Custom timesteps, strictly descending whole numbers ("ts=999,749,499,249"); the step count is their length. */
+  timesteps: number[];
   modelId: string;
   sampler: string;
+  /** TCD's gamma ("stochasticity"), 0..1. */
+  gamma: number;
   guidanceScale: number;
   provider: ProviderSetting;
   compareModels?: string[];
@@ -26,8 +32,10 @@ export const URL_KEYS = {
   negativePrompt: 'np',
   seed: 'seed',
   steps: 'steps',
+  timesteps: 'ts',
   modelId: 'model',
   sampler: 'sampler',
+  gamma: 'gamma',
   guidanceScale: 'cfg',
   provider: 'ep',
   compareModels: 'cm',
@@ -56,6 +64,29 @@ function isValidGuidance(n: unknown): n is number {
   return typeof n === 'number' && Number.isFinite(n) && n >= URL_LIMITS.minGuidance && n <= URL_LIMITS.maxGuidance;
 }
 
+function isValidGamma(n: unknown): n is number {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= 1;
+}
+
+/** A list parseTimesteps accepts (whole numbers >= 0, strictly descending) of at most maxSteps entries. */
+function isValidTimesteps(ts: unknown): ts is number[] {
+  if (!Array.isArray(ts) || ts.length === 0 || ts.length > URL_LIMITS.maxSteps) return false;
+  return ts.every((t, i) => Number.isSafeInteger(t) && t >= 0 && (i === 0 || t < ts[i - 1]));
+}
+
+/**
+ * Why a link's `ts` value cannot be used, as a sentence for the notice (parseTimesteps' message), or null when it
+ * reads. The scheduler's own checks (below its num_train_timesteps, ...) run once the model is loaded.
+ */
+export function timestepsProblem(raw: string): string | null {
+  try {
+    const list = parseTimesteps(raw);
+    return list.length > URL_LIMITS.maxSteps ? `More than ${URL_LIMITS.maxSteps} timesteps.` : null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 function isValidPrompt(s: unknown): s is string {
   return typeof s === 'string' && s.length <= URL_LIMITS.maxPromptLength;
 }
@@ -81,8 +112,10 @@ export function encodeSettings(s: Partial<Settings>): string {
   if (isValidPrompt(s.negativePrompt) && s.negativePrompt !== '') q.set(URL_KEYS.negativePrompt, s.negativePrompt);
   if (isValidSeed(s.seed)) q.set(URL_KEYS.seed, String(s.seed));
   if (isValidSteps(s.steps)) q.set(URL_KEYS.steps, String(s.steps));
+  if (isValidTimesteps(s.timesteps)) q.set(URL_KEYS.timesteps, formatTimesteps(s.timesteps));
   if (isValidId(s.modelId)) q.set(URL_KEYS.modelId, s.modelId);
   if (isValidId(s.sampler)) q.set(URL_KEYS.sampler, s.sampler);
+  if (isValidGamma(s.gamma)) q.set(URL_KEYS.gamma, String(s.gamma));
   if (isValidGuidance(s.guidanceScale)) q.set(URL_KEYS.guidanceScale, String(s.guidanceScale));
   if (s.provider && PROVIDERS.includes(s.provider)) q.set(URL_KEYS.provider, s.provider);
   if (Array.isArray(s.compareModels)) {
@@ -123,10 +156,18 @@ export function decodeSettings(query: string | URLSearchParams): Partial<Setting
   if (isValidSeed(seed)) out.seed = seed;
   const steps = parseDecimal(q.get(URL_KEYS.steps));
   if (isValidSteps(steps)) out.steps = steps;
+  const ts = q.get(URL_KEYS.timesteps);
+  if (ts !== null && timestepsProblem(ts) === null) {
+    out.timesteps = parseTimesteps(ts);
+    // The step count follows the list (a `steps` that disagrees is overridden).
+    out.steps = out.timesteps.length;
+  }
   const model = q.get(URL_KEYS.modelId);
   if (isValidId(model)) out.modelId = model;
   const sampler = q.get(URL_KEYS.sampler);
   if (isValidId(sampler)) out.sampler = sampler;
+  const gamma = parseDecimal(q.get(URL_KEYS.gamma));
+  if (isValidGamma(gamma)) out.gamma = gamma;
   const cfg = parseDecimal(q.get(URL_KEYS.guidanceScale));
   if (isValidGuidance(cfg)) out.guidanceScale = cfg;
   const ep = q.get(URL_KEYS.provider);

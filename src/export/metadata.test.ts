@@ -171,6 +171,26 @@ describe('PNG chunks and record recovery', () => {
     expect(r.stageTimings).toBeUndefined();
   });
 
+  it('custom timesteps and TCD gamma: written in both chunks, read back from each, bad values dropped', () => {
+    const r: GenerationRecord = { ...base, sampler: 'TCDScheduler', samplerLabel: 'TCD', timesteps: [999, 749, 499, 249], gamma: 0.3 };
+    const text = toParametersText(r);
+    expect(text.split('\n')[1]).toContain('Steps: 4, Sampler: TCD,');
+    expect(text).toContain('Timesteps: "999,749,499,249", TCD gamma: 0.3,');
+    const png = encodePngSync(new Uint8Array(16).fill(255), 2, 2, { text: pngChunksFor(r) });
+    const chunks = readTextChunks(png);
+    expect(recordFromChunks(chunks)).toEqual(r);
+    // The parameters text alone (the JSON chunk lost) still carries them.
+    expect(recordFromChunks({ parameters: chunks.parameters })).toMatchObject({ steps: 4, sampler: 'TCDScheduler', timesteps: [999, 749, 499, 249], gamma: 0.3 });
+    // Runs without them write neither key.
+    expect(toParametersText(base)).not.toMatch(/Timesteps|gamma/);
+    // Nonsense is dropped, never thrown: not descending, not numbers, gamma outside [0, 1].
+    expect(parseParametersText('p\nSteps: 2, Sampler: DDIM, Timesteps: "499,999", TCD gamma: 1.5').record).not.toHaveProperty('timesteps');
+    expect(parseParametersText('p\nSteps: 2, Sampler: DDIM, Timesteps: "a,b", TCD gamma: 1.5').record).not.toHaveProperty('gamma');
+    const bad = recordFromChunks({ fewstep: JSON.stringify({ ...r, timesteps: [1, 2], gamma: -1 }) })!;
+    expect(bad).not.toHaveProperty('timesteps');
+    expect(bad).not.toHaveProperty('gamma');
+  });
+
   it('returns null when there is nothing to recover', () => {
     expect(recordFromChunks({})).toBeNull();
     expect(recordFromChunks({ Software: 'x' })).toBeNull();

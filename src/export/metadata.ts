@@ -4,10 +4,11 @@
  *      <prompt, possibly several lines>
  *      Negative prompt: <negative prompt>          (optional)
  *      Steps: 4, Sampler: Euler, CFG scale: 1, Seed: 42, Size: 64x64, Model: Turbo, ...
- *    Values containing ',', ':', '"' or a newline are written as JSON strings.
+ *    Values containing ',', ':', '"' or a newline are written as JSON strings: a custom timestep list is
+ *    `Timesteps: "999,749,499,249"` (the text form of the schedulers' parseTimesteps), TCD's gamma `TCD gamma: 0.3`.
  *  - `fewstep`: JSON of the full record (everything needed to reproduce the image).
  */
-import { samplerClassFor as samplerClassForName, samplerRow } from '../schedulers';
+import { formatTimesteps, parseTimesteps, samplerClassFor as samplerClassForName, samplerRow } from '../schedulers';
 import type { RngKind } from '../engine';
 import type { TextChunk } from './png';
 
@@ -27,7 +28,15 @@ export interface GenerationRecord {
   height: number;
   modelId: string;
   modelName: string;
+  /** The step's eta (DDIM). TCD runs write `gamma` instead. */
   eta?: number;
+  /**
+   * Custom timesteps the run used (diffusers' `timesteps=`), strictly descending; `steps` is their length. Absent:
+   * the scheduler's own spacing.
+   */
+  timesteps?: number[];
+  /** TCD's gamma ("stochasticity", 0..1; the eta of TCDScheduler.step). Only for TCD runs. */
+  gamma?: number;
   rngKind: RngKind;
   latencyMs: number;
   stageTimings?: Record<string, number>;
@@ -72,6 +81,8 @@ const KEY = {
   modelId: 'Model id',
   schedulerClass: 'Scheduler',
   eta: 'Eta',
+  timesteps: 'Timesteps',
+  gamma: 'TCD gamma',
   rng: 'RNG',
   ep: 'Execution provider',
   latency: 'Latency',
@@ -95,6 +106,8 @@ export function toParametersText(r: GenerationRecord): string {
     [KEY.schedulerClass, r.sampler],
   ];
   if (r.eta !== undefined && Number.isFinite(r.eta)) params.push([KEY.eta, formatNumber(r.eta)]);
+  if (r.timesteps !== undefined && isTimestepList(r.timesteps)) params.push([KEY.timesteps, formatTimesteps(r.timesteps)]);
+  if (r.gamma !== undefined && isGamma(r.gamma)) params.push([KEY.gamma, formatNumber(r.gamma)]);
   params.push([KEY.rng, r.rngKind], [KEY.ep, r.executionProvider]);
   if (Number.isFinite(r.latencyMs)) params.push([KEY.latency, `${Math.round(r.latencyMs)} ms`]);
   if (r.appVersion) params.push([KEY.version, `fewstep ${r.appVersion}`]);
@@ -220,6 +233,15 @@ export function parseParametersText(text: string): ParsedParameters {
   if (params[KEY.modelId]) record.modelId = params[KEY.modelId];
   const eta = toFiniteNumber(params[KEY.eta]);
   if (eta !== undefined) record.eta = eta;
+  if (params[KEY.timesteps] !== undefined) {
+    try {
+      record.timesteps = parseTimesteps(params[KEY.timesteps]);
+    } catch {
+      // not a list parseTimesteps reads: left out, like any value failing validation
+    }
+  }
+  const gamma = toFiniteNumber(params[KEY.gamma]);
+  if (gamma !== undefined && isGamma(gamma)) record.gamma = gamma;
   const rng = params[KEY.rng];
   if (rng === 'fewstep' || rng === 'torch') record.rngKind = rng;
   const ep = params[KEY.ep];
@@ -240,6 +262,15 @@ export function pngChunksFor(r: GenerationRecord): TextChunk[] {
     { keyword: PARAMETERS_KEYWORD, text: toParametersText(r) },
     { keyword: FEWSTEP_KEYWORD, text: JSON.stringify(r) },
   ];
+}
+
+/** A custom timestep list: non-empty, whole numbers >= 0, strictly descending (what parseTimesteps returns). */
+function isTimestepList(v: unknown): v is number[] {
+  return Array.isArray(v) && v.length > 0 && v.every((t, i) => Number.isSafeInteger(t) && t >= 0 && (i === 0 || t < v[i - 1]));
+}
+
+function isGamma(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
 }
 
 type FieldCheck = (v: unknown) => boolean;
@@ -263,6 +294,8 @@ const FIELD_CHECKS: Record<keyof GenerationRecord, FieldCheck> = {
   modelId: isStr,
   modelName: isStr,
   eta: isNum,
+  timesteps: isTimestepList,
+  gamma: isGamma,
   rngKind: (v) => v === 'fewstep' || v === 'torch',
   latencyMs: (v) => isNum(v) && (v as number) >= 0,
   stageTimings: (v) =>

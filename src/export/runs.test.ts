@@ -28,7 +28,7 @@ describe('runsToCsv', () => {
     const rows = parseCsv(csv);
     expect(rows[0]).toEqual([...RUN_CSV_COLUMNS]);
     expect(rows[0]).toEqual([
-      'id', 'createdAt', 'modelId', 'pipeline', 'sampler', 'steps', 'guidanceScale', 'seed', 'executionProvider',
+      'id', 'createdAt', 'modelId', 'pipeline', 'sampler', 'steps', 'timesteps', 'gamma', 'guidanceScale', 'seed', 'executionProvider',
       'totalMs', 'tokenizeMs', 'textEncoderMs', 'unetMs', 'schedulerMs', 'vaeMs', 'readbackMs', 'overheadMs',
       'qualityScore', 'prompt',
     ]);
@@ -50,6 +50,14 @@ describe('runsToCsv', () => {
     expect(objs[0].id).toBe('x,y');
     expect(objs[1].prompt).toBe('');
     expect(objs[1].qualityScore).toBe('');
+  });
+
+  it('writes custom timesteps (quoted: they hold commas) and TCD gamma, empty when a run has none', () => {
+    const csv = runsToCsv([run({ steps: 4, timesteps: '999,749,499,249', gamma: 0.3, sampler: 'TCD' }), run()]);
+    expect(csv).toContain(',"999,749,499,249",0.3,');
+    const [a, b] = parseCsvObjects(csv);
+    expect(a).toMatchObject({ steps: '4', timesteps: '999,749,499,249', gamma: '0.3' });
+    expect(b).toMatchObject({ timesteps: '', gamma: '' });
   });
 
   it('writes only a header for no runs', () => {

@@ -10,6 +10,10 @@ export interface RunRecord {
   pipeline: string;
   sampler: string;
   steps: number;
+  /** Custom timesteps the run used, "999,749,499,249" (absent: the scheduler's own spacing). */
+  timesteps?: string;
+  /** TCD's gamma ("stochasticity", the eta of its step), for TCD runs. */
+  gamma?: number;
   guidanceScale: number;
   seed: number;
   prompt: string;
@@ -28,7 +32,7 @@ export const STAGE_KEYS: readonly (keyof StageTotals)[] = [
 
 /** CSV columns, in their fixed order. Stage columns are named `<stage>Ms`. */
 export const RUN_CSV_COLUMNS: readonly string[] = [
-  'id', 'createdAt', 'modelId', 'pipeline', 'sampler', 'steps', 'guidanceScale', 'seed',
+  'id', 'createdAt', 'modelId', 'pipeline', 'sampler', 'steps', 'timesteps', 'gamma', 'guidanceScale', 'seed',
   'executionProvider', 'totalMs', ...STAGE_KEYS.map((k) => `${k}Ms`), 'qualityScore', 'prompt',
 ];
 
@@ -61,6 +65,8 @@ function runRow(r: RunRecord): string[] {
     r.pipeline,
     r.sampler,
     formatPlain(r.steps),
+    r.timesteps ?? '',
+    formatPlain(r.gamma),
     formatPlain(r.guidanceScale),
     formatPlain(r.seed),
     r.executionProvider,

@@ -20,6 +20,23 @@ def load_text_encoder(text_run=os.path.join(RUNS, "text")):
     return te.eval()
 
 
+def round_weights_fp16(module):
+    """Round every parameter to float16 and back (in place): the weights a pipeline exported with
+    export.store_weights_fp16 computes with, so evaluation and parity see the shipped model exactly."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(p.half().float())
+    return module
+
+
+def load_pipeline_unet(spec):
+    """The U-Net of a pipelines.registry() entry as it is shipped (eval mode; fp16-rounded weights when the
+    pipeline stores them so)."""
+    unet, _ = load_unet(spec["ckpt"])
+    unet.eval()
+    return round_weights_fp16(unet) if spec.get("weights_fp16") else unet
+
+
 def load_unet(path, cond_dim=None, ctx_dim=None):
     ck = torch.load(path)
     sd = ck["unet"]

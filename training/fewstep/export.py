@@ -46,7 +46,39 @@ def export_text_encoder(te, folder):
     _dump(os.path.join(folder, "text_encoder", "config.json"), te.config())
 
 
-def export_unet(unet, folder):
+def store_weights_fp16(path, min_elements=16):
+    """Rewrite an exported fp32 graph so its float initializers of at least min_elements values whose every value is
+    exactly a float16 (the weights, rounded beforehand by common.round_weights_fp16; folded constants such as the
+    timestep frequencies are not, and stay float32) are stored as float16, each followed by a Cast back to float32
+    under the original name. Lossless by construction: the file halves, the arithmetic stays float32 (ORT folds
+    the Casts at session creation). Reason for our own pass: the maintained converter
+    (onnxconverter-common's float16 module) is not installable here (no PyPI) and converts the compute to fp16 too,
+    which is not what we want. The PyTorch side evaluates the same rounded weights (common.round_weights_fp16)."""
+    import numpy as np
+    from onnx import helper, numpy_helper, TensorProto
+    m = onnx.load(path)
+    g = m.graph
+    casts, keep = [], []
+    for init in g.initializer:
+        arr = numpy_helper.to_array(init) if init.data_type == TensorProto.FLOAT else None
+        if arr is not None and arr.size >= min_elements and np.array_equal(arr.astype(np.float16).astype(np.float32), arr):
+            half = numpy_helper.from_array(arr.astype(np.float16), init.name + "_fp16")
+            keep.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT,
+                                          name=init.name + "_cast"))
+        else:
+            keep.append(init)
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    nodes = list(g.node)
+    del g.node[:]
+    g.node.extend(casts + nodes)
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+    return len(casts)
+
+
+def export_unet(unet, folder, weights_fp16=False):
     b = 2
     x = torch.randn(b, LATENT_CH, 8, 8)
     t = torch.tensor([999.0, 499.0])
@@ -58,6 +90,8 @@ def export_unet(unet, folder):
                 ["sample", "timestep", "encoder_hidden_states", "timestep_cond"], ["out_sample"])
     else:
         _export(_UNetWrap(unet), (x, t, ctx), path, ["sample", "timestep", "encoder_hidden_states"], ["out_sample"])
+    if weights_fp16:
+        store_weights_fp16(path)
     _dump(os.path.join(folder, "unet", "config.json"), unet.config())
 
 
@@ -67,14 +101,14 @@ def export_vae_decoder(dec, folder):
     _dump(os.path.join(folder, "vae_decoder", "config.json"), dec.config())
 
 
-def export_pipeline(folder, te, unet, dec, scheduler_config, fewstep, lcm=False, enc=None):
+def export_pipeline(folder, te, unet, dec, scheduler_config, fewstep, lcm=False, enc=None, weights_fp16=False):
     """enc: also export the VAE encoder (vae_encoder/, input `sample` [B,3,64,64] -> `latent_sample` [B,4,8,8], the
     unscaled posterior mean), so later sessions can rebuild the latent cache from the shipped files."""
     os.makedirs(folder, exist_ok=True)
     if enc is not None:
         export_vae_encoder(enc, folder)
     export_text_encoder(te, folder)
-    export_unet(unet, folder)
+    export_unet(unet, folder, weights_fp16)
     export_vae_decoder(dec, folder)
     grammar.write_tokenizer(os.path.join(folder, "tokenizer"))
     _dump(os.path.join(folder, "scheduler", "scheduler_config.json"), scheduler_config)

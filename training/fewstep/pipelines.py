@@ -6,12 +6,28 @@ from .loop import RUNS
 
 TEACHER_GUIDANCE = float(os.environ.get("FEWSTEP_TEACHER_GUIDANCE", "4.0"))
 LCM_GUIDANCE = float(os.environ.get("FEWSTEP_LCM_GUIDANCE", "4.0"))
+# iCT pipeline: the sampling defaults, chosen from its evaluated rows (models/REPORT.md).
+ICT_SIGMA_DATA = 1.0
+ICT_DEFAULT_STEPS = int(os.environ.get("FEWSTEP_ICT_STEPS", "2"))
+ICT_GUIDANCE = float(os.environ.get("FEWSTEP_ICT_GUIDANCE", "2.0"))
 # Pipelines whose shipped folder stays as it is (weights, text encoder, tokenizer): export, eval and parity skip
 # them and the report carries their earlier measured rows. The students stay frozen until a re-distillation from
 # the current teacher and text encoder beats them (see models/REPORT.md: the 2026-12-01 attempt did not).
 FROZEN = {n for n in os.environ.get(
     "FEWSTEP_FROZEN", "fewstep-progressive-8,fewstep-progressive-4,fewstep-progressive-2,fewstep-progressive-1,"
     "fewstep-lcm,fewstep-turbo").split(",") if n}
+
+
+# Training compute of each method, for the report's method comparison (1 CPU thread each). The frozen students'
+# figures were measured when they were distilled (earlier sessions; models/REPORT.md "Student compute"); the new
+# pipelines' come from their checkpoints (report.py reads `elapsed`).
+METHOD_COMPUTE = {
+    "fewstep-teacher": "12000 steps x 32 from scratch (three resumed runs) + 8520 x 32 of fine-tuning in 36 min",
+    **{f"fewstep-progressive-{n}": "4 halvings (50 -> 8 -> 4 -> 2 -> 1) of 9 min each, 600-1044 steps x 32 per "
+       "stage; needs the teacher" for n in (1, 2, 4, 8)},
+    "fewstep-lcm": "2701 steps x 32 in 34 min; needs the teacher",
+    "fewstep-turbo": "2503 steps x 32 in 34 min; needs the teacher and a discriminator",
+}
 
 
 def registry():
@@ -46,7 +62,23 @@ def registry():
                  "description": "Adversarial diffusion distillation student: EulerDiscreteScheduler (trailing), "
                                 "1-4 steps, no classifier-free guidance."},
         eval=[("EulerDiscreteScheduler", n, 0.0) for n in (1, 2, 4)])
+    p["fewstep-direct"] = dict(
+        ckpt="direct/final.pt", sched=schedule.ddim_config("sample", "trailing"), lcm=False, pred="sample",
+        fewstep={"default_steps": 1, "guidance_scale": 1.0, "sampler": "ddim", "allowed_steps": [1],
+                 "timesteps": schedule.trailing(1), "method": "direct distillation",
+                 "description": "Direct distillation (Luhman & Luhman 2021): one U-Net call maps the noise to the "
+                                "teacher's DDIM-50 result; prediction_type 'sample', DDIM 1 step, no CFG."},
+        eval=[("DDIMScheduler", 1, 1.0)], weights_fp16=True)
+    p["fewstep-ict"] = dict(
+        ckpt="ict/final.pt", sched=schedule.cm_config(ICT_SIGMA_DATA), lcm=False, pred="epsilon",
+        fewstep={"default_steps": ICT_DEFAULT_STEPS, "guidance_scale": ICT_GUIDANCE, "sampler": "cm",
+                 "allowed_steps": [1, 2, 4], "method": "consistency training (iCT)",
+                 "description": "Consistency model trained from scratch without a teacher (iCT: Song & Dhariwal "
+                                "2023); CMStochasticIterativeScheduler, 1-4 steps."},
+        eval=[("CMStochasticIterativeScheduler", n, g) for n in (1, 2, 4) for g in sorted({1.0, ICT_GUIDANCE})],
+        weights_fp16=True)
     for name, v in p.items():
         v["ckpt"] = os.path.join(RUNS, v["ckpt"])
         v["frozen"] = name in FROZEN
+        v.setdefault("weights_fp16", False)  # U-Net weights stored as float16 (export.store_weights_fp16)
     return p

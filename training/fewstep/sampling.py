@@ -135,7 +135,58 @@ class Euler:
         return (x + d * (s_next - s)).float(), x0
 
 
-def make_scheduler(name, n, prediction_type="epsilon", original_steps=50):
+class CM:
+    """diffusers' CMStochasticIterativeScheduler (Song et al. 2023, Algorithm 1, on the Karras ramp): sigmas from
+    num_train_timesteps discretisation points, model timestep 250 ln(sigma), EDM boundary condition (sigma_data).
+    Default timesteps: arange(0, n) * (N // n) reversed, indexing the ramp from sigma_max; or explicit ones."""
+
+    def __init__(self, n, num_train_timesteps=40, sigma_min=0.002, sigma_max=80.0, sigma_data=0.5, rho=7.0,
+                 s_noise=1.0, clip_denoised=False, timesteps=None):
+        self.n, self.N, self.sigma_min, self.sigma_max = n, num_train_timesteps, sigma_min, sigma_max
+        self.sigma_data, self.rho, self.s_noise, self.clip = sigma_data, rho, s_noise, clip_denoised
+        ts = np.array(timesteps if timesteps is not None else (np.arange(0, n) * (self.N // n))[::-1], dtype=np.float64)
+        ramp = ts[::-1].copy() / (self.N - 1)
+        mn, mx = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
+        sig = (mx + ramp * (mn - mx)) ** rho
+        self.sigmas = np.concatenate([sig, [sigma_min]]).astype(np.float32).astype(np.float64)
+        self.timesteps = self.sigma_to_t(torch.tensor(sig)).tolist()
+        self.init_noise_sigma = sigma_max
+        self.needs_noise = n > 1
+
+    @staticmethod
+    def sigma_to_t(sigma):
+        return 1000 * 0.25 * torch.log(torch.as_tensor(sigma) + 1e-44)
+
+    @staticmethod
+    def scalings(sigma, sigma_data, sigma_min=0.002):
+        """(c_skip, c_out, c_in) of the EDM boundary condition at sigma (tensor or float)."""
+        c_skip = sigma_data ** 2 / ((sigma - sigma_min) ** 2 + sigma_data ** 2)
+        c_out = (sigma - sigma_min) * sigma_data / (sigma ** 2 + sigma_data ** 2) ** 0.5
+        c_in = 1 / (sigma ** 2 + sigma_data ** 2) ** 0.5
+        return c_skip, c_out, c_in
+
+    def scale_model_input(self, x, i):
+        s = self.sigmas[i]
+        return (x / math.sqrt(s * s + self.sigma_data ** 2)).float()
+
+    def step(self, out, i, x, noise=None):
+        s = self.sigmas[i]
+        c_skip, c_out, _ = self.scalings(s, self.sigma_data, self.sigma_min)
+        denoised = c_out * out + c_skip * x
+        if self.clip:
+            denoised = denoised.clamp(-1, 1)
+        hat = min(max(self.sigmas[i + 1], self.sigma_min), self.sigma_max)
+        if noise is None or i == len(self.timesteps) - 1:
+            return denoised.float(), denoised
+        return (denoised + noise * self.s_noise * math.sqrt(hat * hat - self.sigma_min ** 2)).float(), denoised
+
+
+CM_KEYS = ("num_train_timesteps", "sigma_min", "sigma_max", "sigma_data", "rho", "s_noise", "clip_denoised")
+
+
+def make_scheduler(name, n, prediction_type="epsilon", original_steps=50, config=None):
+    """The reference scheduler for a diffusers class name at n steps; config: the pipeline's scheduler_config.json
+    (read by the schedulers whose parameters are not the family's shared ones: CMStochasticIterativeScheduler)."""
     if name == "DDIMScheduler":
         return DDIM(n, prediction_type)
     if name == "DDPMScheduler":
@@ -144,6 +195,8 @@ def make_scheduler(name, n, prediction_type="epsilon", original_steps=50):
         return LCM(n, original_steps, prediction_type=prediction_type)
     if name == "EulerDiscreteScheduler":
         return Euler(n, prediction_type)
+    if name == "CMStochasticIterativeScheduler":
+        return CM(n, **{k: v for k, v in (config or {}).items() if k in CM_KEYS})
     raise ValueError(name)
 
 

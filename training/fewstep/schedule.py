@@ -66,3 +66,11 @@ def euler_config():
             "interpolation_type": "linear", "use_karras_sigmas": False, "timestep_spacing": "trailing",
             "steps_offset": 1, "rescale_betas_zero_snr": False, "timestep_type": "discrete",
             "final_sigmas_type": "zero", "sigma_min": None, "sigma_max": None}
+
+
+def cm_config(sigma_data=1.0, num_train_timesteps=40):
+    """diffusers' CMStochasticIterativeScheduler config for the iCT pipeline: Karras ramp 0.002..80 (rho 7) over
+    num_train_timesteps points, sigma_data of the scaled latents (std ~1), no clamp of the denoised latents."""
+    return {"_class_name": "CMStochasticIterativeScheduler", "_diffusers_version": "0.30.0",
+            "num_train_timesteps": num_train_timesteps, "sigma_min": 0.002, "sigma_max": 80.0,
+            "sigma_data": sigma_data, "s_noise": 1.0, "rho": 7.0, "clip_denoised": False}

@@ -261,6 +261,15 @@ export async function runBenchmark(engine: Engine, pipelines: readonly BenchPipe
         for (const loop of loops) {
           const rs = results.get(loop)!;
           const last = rs[rs.length - 1];
+          // A sampler without a GPU step kernel (DPM++ 2M, Euler a) runs the CPU loop even when the GPU loop is asked
+          // for: that is not a GPU-loop measurement, so the row keeps its CPU loop only, saying why.
+          if (loop === 'gpu' && last.loop !== 'gpu') {
+            const cpuRow = row.loops.find((l) => l.loop === 'cpu');
+            if (cpuRow) cpuRow.loopReason += `; GPU loop not run: ${last.loopReason ?? 'fell back to the CPU loop'}`;
+            images.delete('gpu');
+            latents.delete('gpu');
+            continue;
+          }
           const engineS = summarize(rs.map((r) => r.timings.totalMs));
           const rb = rs.map((r) => r.readbacks ?? null);
           row.loops.push({

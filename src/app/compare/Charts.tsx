@@ -146,6 +146,7 @@ function QualityChart({ labelFor }: { labelFor: (r: RunResult) => string }) {
   const chart = useMemo(() => {
     if ((!report || report.series.length === 0) && scored.length === 0) return null;
     const a = alignQuality(report ?? null, scored);
+    const reportCount = report?.series.length ?? 0;
     const data = [a.x, ...a.series.map((s) => s.values)] as unknown as uPlot.AlignedData;
     const options: Omit<uPlot.Options, 'width'> = {
       title: 'Quality vs steps (evaluator: prompt accuracy in the report, attribute accuracy here)',
@@ -154,12 +155,15 @@ function QualityChart({ labelFor }: { labelFor: (r: RunResult) => string }) {
       axes: [stepsAxis, { label: 'accuracy', size: 60, values: (_u, t) => t.map((v) => `${Math.round(v * 100)}%`) }],
       series: [
         { label: 'steps', value: (_u, v) => (v === null ? '–' : String(v)) },
+        // One curve per method, drawn through the step counts it was measured at (spanGaps skips the others'),
+        // with its points always shown: a 1-step method is a single point.
         ...a.series.map((s, i) => ({
           label: s.label,
           stroke: PALETTE[i % PALETTE.length],
           width: 2,
           spanGaps: true,
-          points: { size: 6 },
+          points: { show: true, size: 7 },
+          ...(i >= reportCount ? { dash: [6, 4] } : {}),
           value: (_u: uPlot, v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)}%`),
         })),
       ],
@@ -183,7 +187,7 @@ function QualityChart({ labelFor }: { labelFor: (r: RunResult) => string }) {
           ? 'Looking for quality numbers…'
           : report === null
             ? 'No models/report.json in this build (the numbers behind models/REPORT.md). '
-            : 'Report: models/report.json, measured offline on the exported weights over many prompts (best guidance per point). '}
+            : 'Report: models/report.json, measured offline on the exported weights over many prompts: one curve per method at the step counts it was measured at (best guidance per point; the progressive students, one per step count, form one curve). '}
         {evaluator === 'available'
           ? scored.length
             ? 'Scored here: the in-browser evaluator checks each grid image against the attributes its prompt names (one image per point, so expect noise).'

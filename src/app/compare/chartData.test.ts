@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alignLatency, alignQuality, alignStages, latencyGroups, median, runKey, stack } from './chartData';
-import { qualitySeries, parseReport } from './quality';
+import { familyLabel, methodFamily, qualitySeries, parseReport } from './quality';
 import { fakeRun } from './testRuns';
 
 describe('chart data', () => {
@@ -56,5 +56,65 @@ describe('chart data', () => {
     expect(a.x).toEqual([1, 4, 50]);
     expect(a.series.map((s) => s.label)).toEqual(['Teacher · DDIM (report)', 'Turbo · Euler (report)', 'Turbo (scored here)']);
     expect(a.series[2].values).toEqual([0.5, null, null]);
+  });
+
+  it('one curve per method from report.json: students per step count join one curve; new pipelines work unchanged', () => {
+    const row = (pipeline: string, scheduler: string | null, steps: number | null, acc: number, extra: Record<string, unknown> = {}) => ({
+      pipeline,
+      scheduler,
+      steps,
+      guidance_scale: 1,
+      prompt_accuracy: acc,
+      ...extra,
+    });
+    const rows = parseReport([
+      row('real', null, null, 1),
+      row('vae-reconstruction', null, null, 0.89),
+      ...[1, 2, 4, 8, 16, 32, 50].map((n, i) => row('fewstep-teacher', 'DDIMScheduler', n, 0.1 * i + 0.2, { prompt_accuracy_partial: 0.05 })),
+      row('fewstep-teacher', 'DDPMScheduler', 1000, 0.9),
+      row('fewstep-progressive-8', 'DDIMScheduler', 8, 0.7, { prompt_accuracy_partial: 0.3 }),
+      row('fewstep-progressive-4', 'DDIMScheduler', 4, 0.73),
+      row('fewstep-progressive-2', 'DDIMScheduler', 2, 0.73),
+      row('fewstep-progressive-1', 'DDIMScheduler', 1, 0.68),
+      ...[1, 2, 4, 8].map((n) => row('fewstep-lcm', 'LCMScheduler', n, 0.6)),
+      ...[1, 2, 4].map((n) => row('fewstep-turbo', 'EulerDiscreteScheduler', n, 0.59)),
+      row('fewstep-direct', 'DDIMScheduler', 1, 0.55, { method: 'direct distillation' }),
+      ...[1, 2, 4].map((n) => row('fewstep-ict', 'CMStochasticIterativeScheduler', n, [0, 0.31, 0.32, 0, 0.34][n], { method: 'consistency training (iCT)' })),
+      // A pipeline nobody told the app about, without a method: its own curve, named from its id.
+      row('fewstep-shortcut_model', 'EulerDiscreteScheduler', 2, 0.5),
+    ]);
+    const q = qualitySeries(rows);
+    expect(q.references).toEqual([{ label: 'Real', value: 1 }, { label: 'VAE reconstruction', value: 0.89 }]);
+    const byLabel = Object.fromEntries(q.series.map((s) => [s.label, s.points.map((p) => p[0])]));
+    expect(byLabel).toEqual({
+      'Teacher · DDIM': [1, 2, 4, 8, 16, 32, 50],
+      'Teacher · DDPM': [1000],
+      'Progressive distillation · DDIM': [1, 2, 4, 8],
+      'LCM · LCM': [1, 2, 4, 8],
+      'Turbo · Euler': [1, 2, 4],
+      'Direct distillation · DDIM': [1],
+      'Consistency training (iCT) · CM multistep': [1, 2, 4],
+      'Shortcut model · Euler': [2],
+    });
+    const progressive = q.series.find((s) => s.key === 'fewstep-progressive:DDIMScheduler')!;
+    expect(progressive.points).toEqual([[1, 0.68], [2, 0.73], [4, 0.73], [8, 0.7]]);
+    // y is prompt_accuracy, not the partial-caption number.
+    expect(q.series.find((s) => s.label === 'Teacher · DDIM')!.points[0]).toEqual([1, 0.2]);
+    // Aligned for uPlot: each curve has values only at its own step counts (null elsewhere, drawn across by spanGaps).
+    const a = alignQuality(q, []);
+    expect(a.x).toEqual([1, 2, 4, 8, 16, 32, 50, 1000]);
+    const direct = a.series.find((s) => s.label === 'Direct distillation · DDIM (report)')!;
+    expect(direct.values).toEqual([0.55, null, null, null, null, null, null, null]);
+    const ict = a.series.find((s) => s.key === 'fewstep-ict:CMStochasticIterativeScheduler')!;
+    expect(ict.values.filter((v) => v !== null)).toEqual([0.31, 0.32, 0.34]);
+  });
+
+  it('method families and labels: a step-count suffix joins a curve only when it is the step count measured', () => {
+    expect(methodFamily({ pipeline: 'fewstep-progressive-4', steps: 4 })).toBe('fewstep-progressive');
+    expect(methodFamily({ pipeline: 'fewstep-progressive-8', steps: 4 })).toBe('fewstep-progressive-8');
+    expect(methodFamily({ pipeline: 'sd-2', steps: 4 })).toBe('sd-2');
+    expect(familyLabel('fewstep-ict')).toBe('Consistency training (iCT)');
+    expect(familyLabel('fewstep-new-method')).toBe('New method');
+    expect(familyLabel('teacher')).toBe('Teacher');
   });
 });

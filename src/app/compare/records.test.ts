@@ -58,9 +58,35 @@ describe('run records', () => {
     expect(fromText.notes[0]).toContain('fewstep-teacher');
   });
 
+  it('custom timesteps and TCD gamma: in the PNG (both chunks), the CSV record, and back to settings', () => {
+    const base = fakeRun({ steps: 4, schedulerClass: 'TCDScheduler' });
+    const run = { ...base, params: { ...base.params, sampler: 'TCDScheduler', timesteps: '999, 749,499,249', gamma: 0.5 } };
+    const record = toGenerationRecord(run);
+    expect(record).toMatchObject({ steps: 4, sampler: 'TCDScheduler', timesteps: [999, 749, 499, 249], gamma: 0.5 });
+    expect(record).not.toHaveProperty('eta');
+    const chunks = readTextChunks(encodePngSync(run.result.image.data, 8, 6, { text: pngChunksFor(record) }));
+    expect(chunks.parameters).toContain('Steps: 4, Sampler: TCD,');
+    expect(chunks.parameters).toContain('Timesteps: "999,749,499,249", TCD gamma: 0.5');
+    for (const c of [chunks, { parameters: chunks.parameters }]) {
+      const { patch } = settingsFromRecord(recordFromChunks(c)!, []);
+      expect(patch).toMatchObject({ steps: 4, timesteps: '999,749,499,249', sampler: 'TCDScheduler', gamma: 0.5 });
+    }
+    expect(toRunRecord(run)).toMatchObject({ steps: 4, timesteps: '999,749,499,249', gamma: 0.5, sampler: 'TCD' });
+    // A run on the scheduler's own spacing writes neither, and restoring it clears a custom list.
+    const plain = fakeRun({ steps: 2 });
+    const plainRecord = toGenerationRecord(plain);
+    expect(plainRecord).not.toHaveProperty('timesteps');
+    expect(plainRecord).not.toHaveProperty('gamma');
+    expect(plainRecord.eta).toBe(0);
+    expect(toRunRecord(plain)).not.toHaveProperty('timesteps');
+    expect(settingsFromRecord(plainRecord, []).patch.timesteps).toBe('');
+    // A TCD PNG from elsewhere carrying its gamma as eta (diffusers' name for it).
+    expect(settingsFromRecord({ prompt: 'x', sampler: 'TCDScheduler', eta: 0.7 }, []).patch.gamma).toBe(0.7);
+  });
+
   it('drops out-of-range values and unknown samplers from an imported record', () => {
     const { patch, notes } = settingsFromRecord({ prompt: 'x', seed: 2 ** 40, steps: 0, sampler: 'KarrasVe', guidanceScale: 99 }, []);
-    expect(patch).toEqual({ prompt: 'x', negativePrompt: '' });
+    expect(patch).toEqual({ prompt: 'x', negativePrompt: '', timesteps: '' });
     expect(notes[0]).toContain('KarrasVe');
   });
 });

@@ -5,10 +5,11 @@
  */
 import type { StageTimings, StageTotals } from '../../engine';
 import { samplerLabelFor, type GenerationRecord } from '../../export/metadata';
-import { isSupportedScheduler, samplerLabel } from '../../schedulers';
+import { formatTimesteps, isSupportedScheduler, parseTimesteps, samplerLabel } from '../../schedulers';
 import type { RunRecord } from '../../export/runs';
 import type { ModelChoice } from '../models';
 import type { RunResult, Settings } from '../store';
+import { hasCustomTimesteps } from '../timesteps';
 // Only `version` ends up in the bundle (Vite tree-shakes named JSON imports).
 import { version } from '../../../package.json';
 
@@ -60,13 +61,27 @@ export function pipelineLabel(run: Pick<RunResult, 'modelName' | 'result'> & { r
   return run.rowLabel ?? `${run.modelName} · ${samplerLabel(run.result.schedulerClass)}`;
 }
 
+/** The custom timestep list a run used (what ran, from the result), or undefined when it used the scheduler's spacing. */
+function customTimesteps(run: RunResult): number[] | undefined {
+  return hasCustomTimesteps(run.params) ? [...run.result.timesteps] : undefined;
+}
+
+/** TCD's gamma for a TCD run (the step's eta it ran with), else undefined. */
+function tcdGamma(run: RunResult): number | undefined {
+  return run.result.schedulerClass === 'TCDScheduler' ? run.params.gamma : undefined;
+}
+
 export function toRunRecord(run: RunResult): RunRecord {
+  const timesteps = customTimesteps(run);
+  const gamma = tcdGamma(run);
   return {
     id: run.requestId,
     modelId: run.modelId,
     pipeline: pipelineLabel(run),
     sampler: samplerLabel(run.result.schedulerClass),
     steps: run.params.steps,
+    ...(timesteps ? { timesteps: formatTimesteps(timesteps) } : {}),
+    ...(gamma !== undefined ? { gamma } : {}),
     guidanceScale: run.params.guidanceScale,
     seed: run.params.seed,
     prompt: run.params.prompt,
@@ -81,6 +96,8 @@ export function toRunRecord(run: RunResult): RunRecord {
 export function toGenerationRecord(run: RunResult): GenerationRecord {
   const { image, schedulerClass, timings } = run.result;
   const stages = stagesOf(timings);
+  const timesteps = customTimesteps(run);
+  const gamma = tcdGamma(run);
   return {
     prompt: run.params.prompt,
     ...(run.params.negativePrompt ? { negativePrompt: run.params.negativePrompt } : {}),
@@ -93,7 +110,9 @@ export function toGenerationRecord(run: RunResult): GenerationRecord {
     height: image.height,
     modelId: run.modelId,
     modelName: run.modelName,
-    eta: run.params.eta,
+    // A TCD run's eta is its gamma: written once, as `gamma`.
+    ...(gamma !== undefined ? { gamma } : { eta: run.params.eta }),
+    ...(timesteps ? { timesteps } : {}),
     rngKind: run.params.rng,
     latencyMs: timings.totalMs,
     stageTimings: { ...stages },
@@ -105,7 +124,9 @@ export function toGenerationRecord(run: RunResult): GenerationRecord {
 
 /**
  * Settings an imported PNG's record restores. The model is switched only when the app has it; the sampler is kept
- * as an explicit override so the restored run uses the same scheduler even if the model's default differs.
+ * as an explicit override so the restored run uses the same scheduler even if the model's default differs. A custom
+ * timestep list comes back as the Timesteps text with its step count (none: the field is cleared), TCD's gamma as
+ * the stochasticity.
  */
 export function settingsFromRecord(
   r: Partial<GenerationRecord>,
@@ -123,6 +144,20 @@ export function settingsFromRecord(
     else notes.push(`sampler ${r.sampler} is not available here; using the model's own`);
   }
   if (r.eta !== undefined && Number.isFinite(r.eta)) patch.eta = r.eta;
+  // TCD's gamma; a TCD PNG from elsewhere may carry it as its eta (diffusers' name for it).
+  const gamma = r.gamma ?? (patch.sampler === 'TCDScheduler' ? r.eta : undefined);
+  if (gamma !== undefined && Number.isFinite(gamma) && gamma >= 0 && gamma <= 1) patch.gamma = gamma;
+  // A custom list restores the step count with it; a record without one clears the current list.
+  let timesteps: number[] | null = null;
+  if (r.timesteps !== undefined) {
+    try {
+      timesteps = parseTimesteps(formatTimesteps(r.timesteps));
+    } catch (e) {
+      notes.push(`its timesteps were not usable (${(e as Error).message}); using the scheduler's own spacing`);
+    }
+  }
+  patch.timesteps = timesteps ? formatTimesteps(timesteps) : '';
+  if (timesteps) patch.steps = timesteps.length;
   if (r.rngKind) patch.rng = r.rngKind;
   let modelFound = false;
   const byId = r.modelId ? models.find((m) => m.id === r.modelId) : undefined;

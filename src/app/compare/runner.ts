@@ -116,10 +116,12 @@ async function runCell(row: CompareRow, steps: number, settings: ReturnType<type
     if (stopRequested) return;
     const userBefore = latestInteractiveId();
     setCell(key, { status: 'running', step: 0, total: steps, error: undefined });
-    const params = { ...settings, steps, guidanceScale: row.guidanceScale, sampler: row.sampler, modelId: row.modelId, eta: 0 };
+    // Columns are step counts, so a custom timestep list of the control panel does not apply here; TCD rows take its
+    // gamma ("stochasticity").
+    const params = { ...settings, steps, guidanceScale: row.guidanceScale, sampler: row.sampler, modelId: row.modelId, eta: 0, timesteps: '' };
     const req = getEngine().request(
       'generate',
-      { modelId: row.modelId, params: generateParams(params) },
+      { modelId: row.modelId, params: generateParams(params, { schedulerClass: row.samplerClass }) },
       (ev) => {
         if (ev.type === 'step') setCell(key, { step: ev.step.index + 1, total: ev.step.total });
       },
@@ -163,7 +165,7 @@ export function previewCell(
 ): { cancel: () => void; done: Promise<void> } {
   const req = getEngine().request(
     'generate',
-    { modelId: row.modelId, params: generateParams({ ...run.params, sampler: row.sampler }, { preview: true }) },
+    { modelId: row.modelId, params: generateParams({ ...run.params, sampler: row.sampler }, { preview: true, schedulerClass: row.samplerClass }) },
     (ev) => {
       if (ev.type === 'step' && ev.step.preview) onFrame({ index: ev.step.index, total: ev.step.total, timestep: ev.step.timestep, image: ev.step.preview });
     },

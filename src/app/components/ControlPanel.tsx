@@ -1,10 +1,88 @@
+import { useMemo } from 'react';
 import { GENERATE_LIMITS, isValidSeed } from '../../engine';
 import { cancelAll, generate, loadModel } from '../engineBridge';
+import { requestLive } from '../live';
 import { updateSettings, useAppStore } from '../store';
-import { samplerLabel } from '../../schedulers';
+import { formatTimesteps, samplerLabel } from '../../schedulers';
 import { PromptBox } from '../prompt/PromptBox';
+import { checkTimesteps, DEFAULT_GAMMA, effectiveSampler, timestepsPatch } from '../timesteps';
+import { markInput } from '../ux/marks';
 import { samplerOptions } from './samplerOptions';
 import { StepsSlider } from './StepsSlider';
+
+/**
+ * Custom timesteps (diffusers' `timesteps=`): a text field checked as you type against the scheduler that will run
+ * it; the scheduler's message shows under it, and a valid list sets the step count.
+ */
+function TimestepsField({ text, error, list }: { text: string; error: string | null; list: number[] | null }) {
+  const loaded = useAppStore((s) => s.loaded);
+  const sampler = useAppStore((s) => s.settings.sampler);
+  return (
+    <div className="timesteps-field">
+      <label>
+        Timesteps
+        <input
+          data-testid="timesteps"
+          type="text"
+          inputMode="numeric"
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="999,749,499,249"
+          value={text}
+          aria-invalid={error !== null}
+          aria-describedby="timesteps-help"
+          onChange={(e) => {
+            const next = e.target.value;
+            const st = useAppStore.getState();
+            updateSettings(timestepsPatch(next, checkTimesteps(next, st.settings.sampler, st.loaded)));
+          }}
+        />
+      </label>
+      <small id="timesteps-help" className={error ? 'hint warn' : 'hint'} data-testid="timesteps-help" role={error ? 'alert' : undefined}>
+        {error
+          ? error
+          : list
+            ? `${list.length} step${list.length === 1 ? '' : 's'} at t = ${formatTimesteps(list)}. Clear the field for ${samplerLabel(effectiveSampler(sampler, loaded)) || 'the scheduler'}'s own spacing.`
+            : "Empty: the scheduler's own spacing. Or list training timesteps, highest first (diffusers' timesteps=), e.g. 999,749,499,249."}
+      </small>
+    </div>
+  );
+}
+
+/** TCD's gamma ("stochasticity", diffusers' eta of TCDScheduler.step), shown only while TCD is the sampler. */
+function StochasticitySlider() {
+  const gamma = useAppStore((s) => s.settings.gamma);
+  const loaded = useAppStore((s) => s.loaded);
+  const loading = useAppStore((s) => s.loading);
+  return (
+    <div className="gamma-slider">
+      <label htmlFor="gamma-range">
+        Stochasticity (TCD gamma): <output data-testid="gamma-value">{gamma.toFixed(2)}</output>
+      </label>
+      <input
+        id="gamma-range"
+        data-testid="gamma"
+        type="range"
+        min={0}
+        max={1}
+        step={0.05}
+        value={gamma}
+        disabled={!loaded || loading !== null}
+        onChange={(e) => {
+          const v = Number(e.target.value);
+          if (!(v >= 0 && v <= 1) || v === useAppStore.getState().settings.gamma) return;
+          markInput('other');
+          updateSettings({ gamma: v });
+          requestLive();
+        }}
+      />
+      <small className="hint">
+        0: deterministic; 1: fresh noise after every step, as multistep consistency sampling. Default {DEFAULT_GAMMA}, as diffusers' TCD
+        pipeline.
+      </small>
+    </div>
+  );
+}
 
 export function ControlPanel() {
   const settings = useAppStore((s) => s.settings);
@@ -14,6 +92,9 @@ export function ControlPanel() {
   const running = useAppStore((s) => s.running);
   const showPreviews = useAppStore((s) => s.showPreviews);
   const busy = loading !== null;
+  const check = useMemo(() => checkTimesteps(settings.timesteps, settings.sampler, loaded), [settings.timesteps, settings.sampler, loaded]);
+  const blocked = check.ok ? null : `Fix the timesteps to generate: ${check.message}`;
+  const tcd = effectiveSampler(settings.sampler, loaded) === 'TCDScheduler';
   return (
     <form
       className="controls"
@@ -57,6 +138,7 @@ export function ControlPanel() {
         </button>
       </div>
       <StepsSlider />
+      <TimestepsField text={settings.timesteps} error={check.ok ? null : check.message} list={check.ok ? check.list : null} />
       <label>
         Guidance scale
         <input
@@ -78,7 +160,10 @@ export function ControlPanel() {
           data-testid="sampler"
           value={settings.sampler}
           onChange={(e) => {
-            updateSettings({ sampler: e.target.value });
+            const sampler = e.target.value;
+            const st = useAppStore.getState();
+            // The custom list is checked again against the new scheduler (a valid one sets the step count).
+            updateSettings({ sampler, ...timestepsPatch(st.settings.timesteps, checkTimesteps(st.settings.timesteps, sampler, st.loaded)) });
             // Live like the slider: the new sampler's image replaces the old one (latest wins).
             if (loaded && !busy) void generate();
           }}
@@ -91,6 +176,7 @@ export function ControlPanel() {
           ))}
         </select>
       </label>
+      {tcd && <StochasticitySlider />}
       <label>
         Execution provider
         <select
@@ -116,13 +202,25 @@ export function ControlPanel() {
         Show per-step previews (x0 filmstrip)
       </label>
       <div className="row">
-        <button type="submit" data-testid="generate" disabled={!loaded || busy} title="Generate (Ctrl/Cmd+Enter)" aria-keyshortcuts="Control+Enter Meta+Enter">
+        <button
+          type="submit"
+          data-testid="generate"
+          disabled={!loaded || busy || blocked !== null}
+          title={blocked ?? 'Generate (Ctrl/Cmd+Enter)'}
+          aria-keyshortcuts="Control+Enter Meta+Enter"
+          aria-describedby={blocked ? 'generate-blocked' : undefined}
+        >
           Generate
         </button>
         <button type="button" data-testid="cancel" disabled={!running && !loading} onClick={cancelAll}>
           Stop
         </button>
       </div>
+      {blocked && (
+        <p className="hint warn" id="generate-blocked" data-testid="generate-blocked">
+          {blocked}
+        </p>
+      )}
     </form>
   );
 }

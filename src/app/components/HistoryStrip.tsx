@@ -13,12 +13,12 @@ function recent(runs: readonly RunResult[]): RunResult[] {
   return out;
 }
 
-/** Show a past run and restore its settings (prompt, seed, steps, sampler, guidance; its model is loaded if another). */
+/** Show a past run and restore its settings (prompt, seed, steps, timesteps, sampler, gamma, guidance; its model is loaded if another). */
 export function restoreRun(run: RunResult): void {
   useUiStore.setState({ shownRunId: run.requestId });
   const { loaded } = useAppStore.getState();
-  const { prompt, negativePrompt, seed, steps, guidanceScale, sampler, eta, rng } = run.params;
-  updateSettings({ prompt, negativePrompt, seed, steps, guidanceScale, sampler, eta, rng });
+  const { prompt, negativePrompt, seed, steps, guidanceScale, sampler, eta, rng, timesteps, gamma } = run.params;
+  updateSettings({ prompt, negativePrompt, seed, steps, guidanceScale, sampler, eta, rng, timesteps, gamma });
   if (loaded?.id !== run.modelId) void loadModel(run.modelId, { applyDefaults: false, generateAfter: false });
 }
 

@@ -1,5 +1,7 @@
 import { useLayoutEffect, useRef } from 'react';
 import { samplerLabelFor } from '../../export/metadata';
+import { formatTimesteps } from '../../schedulers';
+import { hasCustomTimesteps } from '../timesteps';
 import { selectLast, selectRun, useAppStore } from '../store';
 import { useUiStore } from '../ui/uiStore';
 import { useIntegerScale } from '../ui/useIntegerScale';
@@ -7,7 +9,9 @@ import { markDrawn } from '../ux/marks';
 
 /**
  * The image, large and pixel-crisp: drawn at its own resolution and scaled by a whole number with nearest-neighbour
- * (image-rendering: pixelated). Shows the run picked in the history strip, else the newest interactive run.
+ * (image-rendering: pixelated). Shows the run picked in the history strip, else the newest interactive run. The
+ * caption names its sampler (with TCD's stochasticity), steps (with a custom timestep list), seed and latency, and
+ * says when a WebGPU generation ran the CPU loop ("CPU loop (DPM++ 2M has no GPU step kernel)").
  */
 export function ImageView() {
   const last = useAppStore(selectLast);
@@ -58,9 +62,17 @@ export function ImageView() {
       {shown && (
         <p className="caption" data-testid="caption">
           {picked && picked !== last ? 'From history: ' : ''}
-          {shown.modelName} · {samplerLabelFor(shown.result.schedulerClass)} · {shown.params.steps} step
-          {shown.params.steps === 1 ? '' : 's'} · seed {shown.params.seed} · {shown.result.timings.totalMs.toFixed(0)} ms on{' '}
-          {shown.provider === 'webgpu' ? 'WebGPU' : 'WASM'}
+          {shown.modelName} · {samplerLabelFor(shown.result.schedulerClass)}
+          {shown.result.schedulerClass === 'TCDScheduler' ? ` (stochasticity ${shown.params.gamma})` : ''} · {shown.params.steps} step
+          {shown.params.steps === 1 ? '' : 's'}
+          {hasCustomTimesteps(shown.params) ? ` at t = ${formatTimesteps(shown.result.timesteps)}` : ''} · seed {shown.params.seed} ·{' '}
+          {shown.result.timings.totalMs.toFixed(0)} ms on {shown.provider === 'webgpu' ? 'WebGPU' : 'WASM'}
+          {shown.result.loopFallback && shown.result.loopReason ? (
+            <span data-testid="loop-fallback" title="The GPU-resident loop keeps the latents on the GPU; this sampler's step runs on the CPU between U-Net calls.">
+              {' '}
+              · {shown.result.loopReason}
+            </span>
+          ) : null}
         </p>
       )}
       {genError && (

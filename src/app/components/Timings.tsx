@@ -2,7 +2,7 @@ import { selectLast, useAppStore } from '../store';
 
 const sum = (a: number[]): number => a.reduce((x, y) => x + y, 0);
 
-/** Per-stage timings of the last run. */
+/** Per-stage timings of the last run; on WebGPU the total's note says which loop ran and why (GenerateResult.loopReason). */
 export function Timings() {
   const last = useAppStore(selectLast);
   if (!last) return null;
@@ -33,7 +33,9 @@ export function Timings() {
         <tr className="total">
           <th>Total</th>
           <td data-testid="total-ms">{t.totalMs.toFixed(1)} ms</td>
-          <td className="note">{last.provider === 'webgpu' ? 'WebGPU' : 'WASM'}</td>
+          <td className="note" data-testid="loop-note">
+            {last.provider === 'webgpu' ? `WebGPU${last.result.loopReason ? ` · ${last.result.loopReason}` : ''}` : 'WASM'}
+          </td>
         </tr>
       </tbody>
     </table>

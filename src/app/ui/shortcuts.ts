@@ -5,6 +5,7 @@
 import { sliderPositions } from '../compare/plan';
 import { requestLive } from '../live';
 import { updateSettings, useAppStore } from '../store';
+import { hasCustomTimesteps } from '../timesteps';
 import { markInput } from '../ux/marks';
 import { useUiStore } from './uiStore';
 
@@ -15,10 +16,13 @@ function typingTarget(t: EventTarget | null): boolean {
   return ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName);
 }
 
-/** Move the steps setting `delta` slider positions and regenerate; false when nothing changed. */
+/**
+ * Move the steps setting `delta` slider positions and regenerate; false when nothing changed (also while a custom
+ * timestep list sets the step count: the slider is disabled then).
+ */
 export function nudgeSteps(delta: number): boolean {
   const { loaded, loading, settings } = useAppStore.getState();
-  if (!loaded || loading) return false;
+  if (!loaded || loading || hasCustomTimesteps(settings)) return false;
   const positions = sliderPositions(loaded.defaults.allowedSteps ?? null, settings.steps);
   const i = Math.max(0, positions.indexOf(settings.steps));
   const next = positions[Math.max(0, Math.min(positions.length - 1, i + delta))];

@@ -3,7 +3,7 @@
  * worker calls. How a generation runs is in sampling.ts (phases 0-5, once) with the loops as strategies:
  * cpuLoop.ts, ../gpu/gpuLoop.ts and bareLoop.ts; loading is load.ts; ONNX names are bindings.ts.
  */
-import { samplerRow, type Scheduler } from '../../schedulers';
+import { samplerLabel, samplerRow, type Scheduler } from '../../schedulers';
 import { EngineError } from '../errors';
 import { gpuCounters } from '../gpu/counters';
 import { GpuLoop, gpuLoopUnsupported } from '../gpu/gpuLoop';
@@ -15,12 +15,14 @@ import { BareLoop } from './bareLoop';
 import type { ModelIo, Sessions } from './bindings';
 import { CpuLoop, type Decoded } from './cpuLoop';
 import { describePipeline, loadPipeline, makeScheduler } from './load';
+import { chooseLoop, type LoopChoice } from './loopChoice';
 import { PromptEncoder } from './prompts';
 import { runPhases, validate, type PipelineContext } from './sampling';
 import type { GenerateParams, GenerateResult, LoadOptions, ModelInfo, StepEvent } from './types';
 
 export type { GenerateParams, GenerateResult, LoadOptions, LoadProgress, LoopKind, ModelInfo, RngKind, StepEvent } from './types';
 export type { StageTimings, StageTotals } from './timings';
+export type { LoopChoice } from './loopChoice';
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -90,6 +92,7 @@ export class Pipeline implements PipelineContext {
       timings: s.timings,
       loop: loop.kind,
       loopReason: loop.reason,
+      loopFallback: loop.fallback,
       readbacks: readbacks0 === null ? null : gpuCounters().readbacks - readbacks0,
     };
   }
@@ -103,18 +106,21 @@ export class Pipeline implements PipelineContext {
     return (await runPhases(this, validate(this, params), token, bare)).out;
   }
 
-  /** Which loop runs `params` (see GenerateParams.loop), with the reason. */
-  chooseLoop(params: Pick<GenerateParams, 'loop' | 'preview' | 'scheduler'>, schedulerClass: string): { kind: 'cpu' | 'gpu'; reason: string } {
-    const want = params.loop ?? 'auto';
-    if (want === 'cpu') return { kind: 'cpu', reason: 'CPU loop requested' };
-    const gpuStep = samplerRow(schedulerClass)?.needs.gpuStep === true && hasGpuStep(this.scheduler(params.scheduler));
-    const why =
-      gpuLoopUnsupported(this.sessions, this.io) ??
-      (!gpuStep ? `${schedulerClass} has no GPU step kernel` : null) ??
-      (params.preview ? 'per-step previews need the latents on the CPU' : null);
-    if (why === null) return { kind: 'gpu', reason: 'GPU-resident loop (one readback per image)' };
-    if (want === 'gpu') throw new EngineError('BAD_REQUEST', `The GPU loop cannot run this generation: ${why}. Use loop 'auto' or 'cpu'.`);
-    return { kind: 'cpu', reason: `CPU loop: ${why}` };
+  /**
+   * Which loop runs `params` (see GenerateParams.loop and loopChoice.ts): the GPU-resident loop when the model and
+   * the request allow it; otherwise the CPU loop, with the reason and whether that is a fallback on WebGPU (a sampler
+   * without a GPU step kernel falls back even for loop 'gpu'). Throws BAD_REQUEST only for loop 'gpu' on a model the
+   * GPU loop cannot run (WASM, float16 I/O).
+   */
+  chooseLoop(params: Pick<GenerateParams, 'loop' | 'preview' | 'scheduler'>, schedulerClass: string): LoopChoice {
+    return chooseLoop({
+      want: params.loop,
+      modelBlocker: gpuLoopUnsupported(this.sessions, this.io),
+      webgpu: this.sessions.unet.provider === 'webgpu',
+      samplerLabel: samplerLabel(schedulerClass),
+      gpuStep: samplerRow(schedulerClass)?.needs.gpuStep === true && hasGpuStep(this.scheduler(params.scheduler)),
+      preview: params.preview === true,
+    });
   }
 
   private getGpuLoop(): Promise<GpuLoop> {

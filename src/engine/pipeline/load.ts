@@ -189,6 +189,7 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
     adapterInfo,
     pipelineClass: layout.pipelineClass,
     schedulerClass: probe.config._class_name as string,
+    schedulerConfig: layout.schedulerConfig,
     defaults: layout.defaults,
     latentShape,
     imageSize,

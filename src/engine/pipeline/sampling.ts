@@ -64,7 +64,10 @@ export interface LoopStrategy<E, R> {
   run(s: Sampling<E>): Promise<R>;
 }
 
-/** 0. validate the request and pick its scheduler. */
+/**
+ * 0. validate the request and pick its scheduler. Throws EngineError('BAD_REQUEST') naming the field for a bad
+ * prompt, steps, guidance, seed or custom timestep list (whose scheduler-specific checks run in phase 2).
+ */
 export function validate(ctx: PipelineContext, params: GenerateParams): Validated {
   if (typeof params.prompt !== 'string') throw new EngineError('BAD_REQUEST', 'prompt must be a string.');
   if (!Number.isInteger(params.steps) || params.steps < 1) {
@@ -75,6 +78,15 @@ export function validate(ctx: PipelineContext, params: GenerateParams): Validate
   }
   if (!Number.isInteger(params.seed) || params.seed < 0 || params.seed > 2 ** 32 - 1) {
     throw new EngineError('BAD_REQUEST', `seed must be a whole number in 0..4294967295, got ${params.seed}.`);
+  }
+  if (params.timesteps !== undefined) {
+    const ts = params.timesteps;
+    if (!Array.isArray(ts) || ts.length === 0 || !ts.every((t) => typeof t === 'number' && Number.isFinite(t))) {
+      throw new EngineError('BAD_REQUEST', 'timesteps must be a non-empty array of numbers, e.g. [999, 749, 499, 249].');
+    }
+    if (ts.length !== params.steps) {
+      throw new EngineError('BAD_REQUEST', `steps (${params.steps}) must equal the number of custom timesteps (${ts.length}: ${ts.join(', ')}).`);
+    }
   }
   const scheduler = ctx.scheduler(params.scheduler);
   const guidanceMode: GuidanceMode = ctx.info.timeCondProjDim !== null ? 'embedding' : params.guidanceScale > 1 ? 'cfg' : 'none';
@@ -99,9 +111,10 @@ export async function runPhases<E, R>(
   const tcDim = ctx.info.timeCondProjDim;
   const wEmb = ctx.io.timestepCond && tcDim !== null ? guidanceScaleEmbedding(params.guidanceScale, tcDim) : null;
 
-  // 2. timesteps
+  // 2. timesteps: the scheduler's spacing, or the custom list (diffusers' retrieve_timesteps(timesteps=...))
   try {
-    scheduler.setTimesteps(params.steps);
+    if (params.timesteps) scheduler.setTimesteps(params.timesteps.length, { timesteps: [...params.timesteps] });
+    else scheduler.setTimesteps(params.steps);
   } catch (e) {
     throw new EngineError('BAD_REQUEST', (e as Error).message, LAYOUT_FILES.schedulerConfig);
   }

@@ -17,8 +17,19 @@ export interface GenerateParams {
   guidanceScale: number;
   /** Scheduler class override (e.g. "DDPMScheduler" on the teacher's DDIM config); default: the model's. */
   scheduler?: string;
-  /** DDIM eta (0 = deterministic). */
+  /**
+   * The `eta` of the scheduler's step, default 0: DDIM's eta (0 = deterministic) and TCD's gamma, its
+   * "stochasticity" in [0, 1] (diffusers' TCDScheduler.step(eta=...), whose own default is 0.3; the app sends 0.3).
+   * Other schedulers ignore it.
+   */
   eta?: number;
+  /**
+   * Custom timesteps, diffusers' `timesteps=` argument of set_timesteps (`retrieve_timesteps`): a strictly descending
+   * list of training timesteps, e.g. [999, 749, 499, 249] (DMD2 / SDXL-Lightning 4-step). When given, `steps` must
+   * equal its length. The scheduler applies its own checks (below num_train_timesteps, integers, not with Karras
+   * sigmas, ...) and a failed check is a BAD_REQUEST error carrying its message. Omitted: the scheduler's spacing.
+   */
+  timesteps?: number[];
   /** 'fewstep': our portable Gaussian generator; 'torch': torch.manual_seed(seed); torch.randn() latents. */
   rng?: RngKind;
   /** Decode each step's predicted clean image (x0) for a filmstrip. Costs one VAE run per step. */
@@ -30,8 +41,11 @@ export interface GenerateParams {
   stepNoises?: Float32Array[];
   /**
    * Sampling loop: 'gpu' keeps embeddings and latents on the GPU with the step as a WGSL kernel and reads back once
-   * per image (WebGPU, float32 I/O, DDIM/DDPM/Euler/LCM, no preview); 'cpu' runs the step on Float32Arrays; 'auto'
-   * (default) picks 'gpu' whenever it can run. The result's `loop` and `loopReason` say which one ran and why.
+   * per image (WebGPU, float32 I/O, a sampler whose registry row has `needs.gpuStep`: DDPM, DDIM, LCM, Euler, TCD,
+   * CM multistep); 'cpu' runs the step on Float32Arrays; 'auto' (default) picks 'gpu' whenever it can run. A sampler
+   * without a GPU step kernel (DPM++ 2M, Euler a) or a preview request runs the CPU loop even for 'gpu'; 'gpu' on a
+   * model the GPU loop cannot run (WASM, float16 I/O) is refused. The result's `loop`, `loopReason` and
+   * `loopFallback` say which one ran and why (loopChoice.ts).
    */
   loop?: LoopKind;
 }
@@ -54,9 +68,16 @@ export interface GenerateResult {
   schedulerClass: string;
   guidanceMode: 'cfg' | 'embedding' | 'none';
   timings: StageTimings;
-  /** The loop that ran, and why (e.g. why the GPU loop could not). */
+  /** The loop that ran, and why (e.g. why the GPU loop could not): see pipeline/loopChoice.ts. */
   loop?: 'cpu' | 'gpu';
+  /** One line for the UI, e.g. "GPU-resident loop (one readback per image)" or "CPU loop (DPM++ 2M has no GPU step kernel)". */
   loopReason?: string;
+  /**
+   * True when the model runs on WebGPU and the GPU-resident loop was wanted ('auto' or 'gpu') but this generation
+   * ran the CPU loop instead (a sampler without a GPU step kernel, per-step previews, float16 I/O, ...): the UI
+   * says so next to the image. False when it ran what was asked, or the model runs on WASM (nothing to fall back from).
+   */
+  loopFallback?: boolean;
   /** GPU readbacks (buffer maps for reading) this generation caused; null where WebGPU is not instrumented. */
   readbacks?: number | null;
 }
@@ -69,6 +90,12 @@ export interface ModelInfo {
   adapterInfo: string;
   pipelineClass: string;
   schedulerClass: string;
+  /**
+   * The pipeline's scheduler/scheduler_config.json as parsed (diffusers keys), so the app can build the same
+   * scheduler (schedulerFromConfig with `schedulerClass` or a sampler override) and check a custom timestep list
+   * with the scheduler's own messages while the user types.
+   */
+  schedulerConfig: Record<string, unknown>;
   defaults: PipelineDefaults;
   latentShape: number[];
   imageSize: [number, number];
