@@ -11,7 +11,15 @@ describe('dtype adaptation', () => {
     expect(a).toBeInstanceOf(BigInt64Array);
     expect([...(a as BigInt64Array)]).toEqual([49406n, 320n, 49407n]);
     const b = toTypedArray([1, 2.6], 'int32', 'input_ids');
-    expect([...(b as Int32Array)]).toEqual([1, 3]);
+    expect([...(b as Int32Array)]).toEqual([1, 2]); // truncated like numpy's astype(np.int32)
+  });
+
+  it('truncates int64 timesteps toward zero as diffusers does (np.array([t], dtype=np.int64)), never rounds', () => {
+    // numpy: np.array([499.5], dtype=np.int64) -> [499]; [999.9] -> [999]; [-0.5] -> [0]. Math.round would give 500.
+    expect([...(toTypedArray([499.5], 'int64', 'timestep') as BigInt64Array)]).toEqual([499n]);
+    expect([...(toTypedArray([999.9, 0.4, 1.5, -0.5], 'int64', 'timestep') as BigInt64Array)]).toEqual([999n, 0n, 1n, 0n]);
+    expect([...(toTypedArray([499.5], 'int32', 'timestep') as Int32Array)]).toEqual([499]);
+    expect(() => toTypedArray([NaN], 'int64', 'timestep')).toThrow(/Input "timestep" is an integer tensor but received NaN/);
   });
 
   it('converts timesteps to float32, int64 and float16', () => {

@@ -47,7 +47,13 @@ export interface TensorLike {
 
 export type TensorData = Float32Array | Uint16Array | BigInt64Array | Int32Array | Float64Array;
 
-/** Convert numbers to the typed array an ORT tensor of `type` expects. */
+/**
+ * Convert numbers to the typed array an ORT tensor of `type` expects. Integer types truncate toward zero, as
+ * diffusers' ONNX pipeline does when it feeds a timestep (`np.array([t], dtype=np.int64)`: 499.5 -> 499, not 500);
+ * token ids are whole numbers and unaffected.
+ *
+ * @throws EngineError TENSOR_SHAPE_MISMATCH for an unsupported `type`, or a non-finite value for an integer type
+ */
 export function toTypedArray(values: ArrayLike<number>, type: string, name: string): TensorData {
   switch (type) {
     case 'float32':
@@ -58,12 +64,12 @@ export function toTypedArray(values: ArrayLike<number>, type: string, name: stri
       return Float64Array.from(values);
     case 'int64': {
       const out = new BigInt64Array(values.length);
-      for (let i = 0; i < values.length; i++) out[i] = BigInt(Math.round(values[i]));
+      for (let i = 0; i < values.length; i++) out[i] = BigInt(truncInt(values[i], name));
       return out;
     }
     case 'int32': {
       const out = new Int32Array(values.length);
-      for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]);
+      for (let i = 0; i < values.length; i++) out[i] = truncInt(values[i], name);
       return out;
     }
     default:
@@ -72,6 +78,14 @@ export function toTypedArray(values: ArrayLike<number>, type: string, name: stri
         `Input "${name}" has type ${type}; supported: float32, float16, float64, int64, int32.`,
       );
   }
+}
+
+/** `v` truncated toward zero (numpy's float -> int cast); a NaN or infinite value cannot be an integer feed. */
+function truncInt(v: number, name: string): number {
+  if (!Number.isFinite(v)) {
+    throw new EngineError('TENSOR_SHAPE_MISMATCH', `Input "${name}" is an integer tensor but received ${v}; expected a finite number.`);
+  }
+  return Math.trunc(v);
 }
 
 /** Read any numeric ORT output as Float32Array (float16 arrives as Uint16Array bits or Float16Array). */

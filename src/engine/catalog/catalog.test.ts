@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { guidanceScaleEmbedding } from '../../schedulers';
 import { CustomSourceError, validateCustomSource } from './custom';
 import { checkLayout, layoutFilesFor, resolveLayoutFileUrl } from './files';
 import { CatalogError, type CatalogEntry } from './schema';
@@ -47,6 +48,54 @@ describe('models/catalog.json', () => {
     expect(lcm.sampler).toMatchObject({ schedulerClass: 'LCMScheduler', steps: 4 });
 
     expect(getCatalogEntry(catalog, 'sd-2-1-base').source).toMatchObject({ repo: 'aislamov/stable-diffusion-2-1-base-onnx' });
+  });
+
+  it('SD 2.1 base lists the VAE decoder sidecar and the exact byte sizes of a public file-by-file download list', () => {
+    const sd21 = getCatalogEntry(catalog, 'sd-2-1-base');
+    const size = (p: string) => sd21.files.find((f) => f.path === p);
+    // Verilean/lean-tea-chuhan ChuHan/fetch-models.sh (training/standins/EVIDENCE.md, "sd-2-1-base").
+    expect(size('vae_decoder/model.onnx')).toEqual({ path: 'vae_decoder/model.onnx', size: 2_111_342 });
+    expect(size('vae_decoder/model.onnx_data')).toEqual({ path: 'vae_decoder/model.onnx_data', size: 97_389_312 }); // required
+    expect(size('unet/model.onnx')).toEqual({ path: 'unet/model.onnx', size: 1_750_977_785 });
+    expect(size('unet/model.onnx_data')).toBeUndefined(); // one file, no sidecar
+    expect(size('text_encoder/model.onnx')).toEqual({ path: 'text_encoder/model.onnx', size: 681_552_894 });
+    expect(size('model_index.json')?.size).toBe(587);
+    expect(size('scheduler/scheduler_config.json')?.size).toBe(341);
+    // Every required file has its size, so the download needs no HEAD for them.
+    expect(sd21.files.filter((f) => !f.optional).every((f) => f.size !== null)).toBe(true);
+  });
+
+  it("LCM-Dreamshaper's sidecars are optional: the engine probes for them and loads without them", () => {
+    const lcm = getCatalogEntry(catalog, 'lcm-dreamshaper-v7');
+    expect(lcm.files.find((f) => f.path === 'unet/model.onnx_data')).toEqual({ path: 'unet/model.onnx_data', size: null, optional: true });
+    expect(lcm.files.find((f) => f.path === 'vae_decoder/model.onnx_data')?.optional).toBe(true);
+    expect(lcm.files.find((f) => f.path === 'unet/model.onnx')?.optional).toBeUndefined();
+  });
+
+  it('LCM guidance means w = guidance_scale - 1 (diffusers), with the default chosen as diffusers\' 8.5 and said so', () => {
+    const lcm = getCatalogEntry(catalog, 'lcm-dreamshaper-v7');
+    expect(lcm.sampler.guidanceScale).toBe(8.5);
+    // The embedding the engine feeds for the default is the one of w = 7.5 (first frequency is 1: emb[0] = sin(1000 w)).
+    const emb = guidanceScaleEmbedding(lcm.sampler.guidanceScale, 256);
+    expect(emb[0]).toBeCloseTo(Math.sin(7500), 3);
+    expect(emb[128]).toBeCloseTo(Math.cos(7500), 3);
+    const notes = lcm.notes.join(' ');
+    expect(notes).not.toMatch(/as in diffusers\.js/);
+    expect(notes).toMatch(/w = guidance_scale - 1/);
+    expect(notes).toMatch(/default 8\.5 is diffusers' own default \(w = 7\.5\)/);
+  });
+
+  it('remote entries pin their sample size and widths, so the resolution never depends on an optional config.json', () => {
+    const pinned = { 'sd-turbo': [64, 1024, 512], 'lcm-dreamshaper-v7': [96, 768, 768], 'sd-2-1-base': [64, 1024, 512] } as const;
+    for (const [id, [sample, width, px]] of Object.entries(pinned)) {
+      const e = getCatalogEntry(catalog, id);
+      expect(e.componentConfig?.unet, id).toMatchObject({ sample_size: sample, in_channels: 4, cross_attention_dim: width });
+      expect(e.componentConfig?.text_encoder, id).toEqual({ hidden_size: width });
+      expect(e.componentConfig?.vae_decoder, id).toEqual({ scaling_factor: 0.18215 });
+      expect(e.resolution, id).toEqual({ width: px, height: px });
+      expect(e.latentSize, id).toEqual({ width: sample, height: sample, channels: 4 });
+    }
+    expect(getCatalogEntry(catalog, 'lcm-dreamshaper-v7').componentConfig?.unet.time_cond_proj_dim).toBe(256);
   });
 
   it('shipped entries have the full diffusers layout from a local source', () => {

@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { browserFetch } from '../../../e2e/hub/browserFetch.mjs';
 import { startHub, type Hub } from '../../../e2e/hub/server.mjs';
 import type { CatalogEntry, CatalogFile } from '../catalog/schema';
 import { DownloadError } from '../errors';
@@ -31,6 +32,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'fewstep-hub-'));
   put(`${REPO}/model_index.json`, Buffer.from('{"_class_name":"StableDiffusionPipeline"}'));
   put(`${REPO}/unet/model.onnx`, randomBytes(7 * CHUNK + 123)); // 8 chunks, the last one short
+  put(`${REPO}/unet/model.v2.onnx`, randomBytes(7 * CHUNK + 123)); // a new upload of the same size (swapTo)
   put(`${REPO}/vae_decoder/model.onnx`, randomBytes(2 * CHUNK)); // exactly 2 chunks
   put(`${REPO}/empty.bin`, Buffer.alloc(0));
   put('tok/enizer/tokenizer.json', Buffer.from('{"model":{}}'));
@@ -138,7 +140,8 @@ describe('downloadModel against the stand-in hub', () => {
     expect(result.files.every((f) => !f.cached)).toBe(true);
 
     const unet = hub.log().filter((l) => l.key === `${REPO}/unet/model.onnx`);
-    expect(unet.map((l) => l.range)).toEqual(Array.from({ length: 8 }, (_, i) => `bytes=${i * CHUNK}-${Math.min(7 * CHUNK + 123, (i + 1) * CHUNK) - 1}`));
+    // Fixed chunks, the last one open-ended so that a longer server copy would show even without Content-Range.
+    expect(unet.map((l) => l.range)).toEqual(Array.from({ length: 8 }, (_, i) => (i < 7 ? `bytes=${i * CHUNK}-${(i + 1) * CHUNK - 1}` : `bytes=${7 * CHUNK}-`)));
     expect(unet.every((l) => l.status === 206 && l.method === 'GET')).toBe(true);
     expect(hub.log().some((l) => l.method === 'HEAD')).toBe(false); // sizes came from the catalog
 
@@ -420,6 +423,102 @@ describe('downloadModel against the stand-in hub', () => {
   });
 });
 
+describe('downloadModel against the stand-in hub behaving like huggingface.co', () => {
+  // What a page sees: only CORS-safelisted headers and those the server exposes (browserFetch filters like Chromium).
+  const page = browserFetch({ origin: 'http://localhost:5173' });
+  const unetKey = `${REPO}/unet/model.onnx`;
+
+  it('follows a 302 to a CDN on another origin that does not expose Content-Range or ETag to the page', async () => {
+    const hub2 = await startHub({ root, redirect: 'cross-origin' });
+    try {
+      hub2.setFault(`${REPO}/*`, { exposeHeaders: ['Content-Length'] });
+      const store = new MemoryStore();
+      const e = entry([file('model_index.json'), { path: 'unet/model.onnx', size: null }, file('vae_decoder/model.onnx')]);
+      await downloadModel(e, opts(store, { hubBase: hub2.url, fetchImpl: page }));
+      await expectStored(store, e);
+      const log = hub2.log();
+      expect(log.filter((l) => l.origin === 'hub').every((l) => l.status === 302)).toBe(true);
+      const cdnUnet = log.filter((l) => l.origin === 'cdn' && l.key === unetKey);
+      // HEAD gave the size (Content-Length is safelisted), then 8 chunks whose Content-Range the page could not read.
+      expect(cdnUnet.map((l) => l.method)).toEqual(['HEAD', ...Array(8).fill('GET')]);
+      expect(cdnUnet.slice(1).every((l) => l.status === 206)).toBe(true);
+      expect(new URL(hub2.cdnUrl).port).not.toBe(new URL(hub2.url).port);
+    } finally {
+      await hub2.close();
+    }
+  });
+
+  it('a redirect to a host that does not allow the page (no CORS) ends with a network error that says so', async () => {
+    vi.stubGlobal('location', new URL('http://localhost:5173/')); // the engine runs in a page's worker
+    onTestFinished(() => {
+      vi.unstubAllGlobals();
+    });
+    hub.setFault(unetKey, { redirect: 'cross-origin' });
+    hub.setFault(unetKey, { noCors: true });
+    const err = await catchError(downloadModel(entry([file('unet/model.onnx')]), opts(new MemoryStore(), { fetchImpl: page, maxRetries: 1 })));
+    expect(err.code).toBe('NETWORK');
+    expect(err.message).toMatch(/Network error fetching unet\/model.onnx from http:\/\/127\.0\.0\.1:\d+\/test\/model\/resolve\/main\/unet\/model.onnx: Failed to fetch .*\(CORS\)/);
+    expect(hub.log().filter((l) => l.origin === 'cdn')).toHaveLength(2);
+  });
+
+  it('HEAD without Content-Length and a hidden Content-Range: the size comes from a plain GET, whose body is dropped', async () => {
+    hub.setFault(unetKey, { headNoLength: true });
+    hub.setFault(unetKey, { exposeHeaders: ['ETag'], methods: ['GET'] });
+    const store = new MemoryStore();
+    const e = entry([{ path: 'unet/model.onnx', size: null }]);
+    const events: DownloadProgress[] = [];
+    await downloadModel(e, opts(store, { fetchImpl: page, onProgress: (ev) => events.push(ev) }));
+    expect(new Uint8Array(await store.readFile(e.id, 'unet/model.onnx'))).toEqual(new Uint8Array(content.get(unetKey)!));
+    checkProgress(events, 7 * CHUNK + 123);
+    const log = hub.log().filter((l) => l.key === unetKey);
+    expect(log.slice(0, 3).map((l) => [l.method, l.range])).toEqual([['HEAD', null], ['GET', 'bytes=0-0'], ['GET', null]]);
+    // The plain GET's body is cancelled, not stored: the file still comes in 8 Range requests.
+    expect(log.slice(3).map((l) => l.range)).toEqual(Array.from({ length: 8 }, (_, i) => (i < 7 ? `bytes=${i * CHUNK}-${(i + 1) * CHUNK - 1}` : `bytes=${7 * CHUNK}-`)));
+  });
+
+  it('a file replaced on the server after 3 chunks (new ETag) starts over and ends with the new bytes', async () => {
+    hub.setFault(unetKey, { swapTo: 'unet/model.v2.onnx', after: 3 });
+    const store = new MemoryStore();
+    const events: DownloadProgress[] = [];
+    await downloadModel(basic(), opts(store, { onProgress: (ev) => events.push(ev) }));
+    expect(sha(new Uint8Array(await store.readFile('test-model', 'unet/model.onnx')))).toBe(sha(content.get(`${REPO}/unet/model.v2.onnx`)!));
+    const ranges = hub.log().filter((l) => l.key === unetKey).map((l) => Number(/bytes=(\d+)-/.exec(l.range!)![1]) / CHUNK);
+    expect(ranges).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7]);
+    checkProgress(events, totalOf(basic()));
+  });
+
+  it('retries dropped connections (reset before any byte, closed mid-body) with backoff', async () => {
+    hub.setFault(unetKey, { reset: true, times: 2 });
+    hub.setFault(`${REPO}/vae_decoder/model.onnx`, { closeAfter: 3000, times: 2 });
+    const store = new MemoryStore();
+    const t0 = performance.now();
+    await downloadModel(basic(), opts(store, { backoffMs: 30 }));
+    await expectStored(store, basic());
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(2 * (30 + 60) - 10);
+    expect(hub.log().filter((l) => l.key === unetKey && l.range === `bytes=0-${CHUNK - 1}`)).toHaveLength(3);
+  });
+
+  it('drops a stalled connection after stallTimeoutMs and retries the chunk', async () => {
+    hub.setFault(unetKey, { stallAfter: 1000, times: 1 });
+    const store = new MemoryStore();
+    await downloadModel(basic(), opts(store, { stallTimeoutMs: 300 }));
+    await expectStored(store, basic());
+    const first = hub.log().filter((l) => l.key === unetKey && l.range === `bytes=0-${CHUNK - 1}`);
+    expect(first).toHaveLength(2);
+    expect(first[0]).toMatchObject({ aborted: true, bytes: 1000 });
+  });
+
+  it('a web page instead of the file is an error naming the file, and the model stays incomplete', async () => {
+    hub.setFault(unetKey, { html: true });
+    const store = new MemoryStore();
+    const err = await catchError(downloadModel(basic(), opts(store)));
+    expect(err.code).toBe('MODEL_FILE_MISSING');
+    expect(err.message).toMatch(/^The server answered with a web page \(text\/html\) instead of unet\/model.onnx at http:\/\/127\.0\.0\.1:\d+\/test\/model\/resolve\/main\/unet\/model.onnx/);
+    expect(await isModelStored(basic(), store)).toBe(false);
+    expect(await store.hasFile('test-model', 'model_index.json')).toBe(true); // what was downloaded is kept
+  });
+});
+
 const tinyDir = new URL('../../../fixtures/generated/tiny', import.meta.url).pathname;
 
 describe.skipIf(!existsSync(tinyDir))('a shipped-layout pipeline (fixtures/generated/tiny) through the hub', () => {
@@ -448,6 +547,58 @@ describe.skipIf(!existsSync(tinyDir))('a shipped-layout pipeline (fixtures/gener
       expect(events[events.length - 1].overall.percent).toBe(100);
     } finally {
       await tinyHub.close();
+    }
+  });
+});
+
+const standinsDir = new URL('../../../fixtures/generated/standins', import.meta.url).pathname;
+const realCatalog = JSON.parse(readFileSync(new URL('../../../models/catalog.json', import.meta.url), 'utf8')) as { models: CatalogEntry[] };
+
+describe.skipIf(!existsSync(join(standinsDir, 'index.json')))('every remote catalog entry from its stand-in export (training/make_standins.py)', () => {
+  const index = JSON.parse(readFileSync(join(standinsDir, 'index.json'), 'utf8')) as { standins: Array<{ id: string; mimics: { catalogId: string | null; repo: string } }> };
+  const remote = realCatalog.models.filter((m) => m.kind === 'remote');
+  const standinOf = (id: string) => index.standins.find((s) => s.mimics.catalogId === id);
+  const manifest = (dir: string) =>
+    JSON.parse(readFileSync(join(standinsDir, dir, 'standin.json'), 'utf8')) as { realFiles: Array<{ path: string; size: number | null }> };
+
+  it('has a stand-in for each remote entry, and the catalog sizes agree with the real file lists it records', () => {
+    for (const e of remote) {
+      const s = standinOf(e.id);
+      expect(s, e.id).toBeDefined();
+      expect(s!.mimics.repo).toBe(e.source.type === 'hf' ? e.source.repo : null);
+      const real = new Map(manifest(s!.id).realFiles.map((f) => [f.path, f.size]));
+      for (const f of e.files) {
+        if (!f.optional) expect(real.has(f.path), `${e.id}: ${f.path} is required but not in the real repo's file list`).toBe(true);
+        if (f.size !== null) expect(real.get(f.path), `${e.id}: ${f.path}`).toBe(f.size);
+      }
+    }
+  });
+
+  it.each(remote.map((e) => [e.id, e] as const))('%s downloads through a cross-origin redirect, a CDN hiding Content-Range and ETag, and a dropped connection', async (_id, real) => {
+    const s = standinOf(real.id)!;
+    const tokRepo = real.tokenizer.source === 'hf' ? real.tokenizer.repo : null;
+    const tokStandin = index.standins.find((t) => t.mimics.repo === tokRepo);
+    const repos: Record<string, string> = { [s.mimics.repo]: join(standinsDir, s.id) };
+    if (tokRepo && tokStandin) repos[tokRepo] = join(standinsDir, tokStandin.id);
+    const standHub = await startHub({ repos, redirect: 'cross-origin' });
+    try {
+      standHub.setFault('*', { exposeHeaders: ['Content-Length'] });
+      standHub.setFault(`${s.mimics.repo}/unet/model.onnx`, { reset: true, times: 1 });
+      // The stand-ins have the real file names but tiny graphs: the real byte sizes cannot apply, the names do.
+      const e: CatalogEntry = { ...real, files: real.files.map((f) => ({ ...f, size: null })) };
+      const store = new MemoryStore();
+      const r = await downloadModel(e, { store, hubBase: standHub.url, fetchImpl: browserFetch(), chunkSize: 4096, backoffMs: 5, storage: null });
+      const present = (p: string) => existsSync(join(standinsDir, s.id, p));
+      expect(r.skipped.sort()).toEqual(real.files.filter((f) => f.optional && !present(f.path)).map((f) => f.path).sort());
+      for (const f of r.files) {
+        const onDisk = f.path.startsWith('tokenizer/') && tokStandin
+          ? join(standinsDir, tokStandin.id, f.path.slice('tokenizer/'.length))
+          : join(standinsDir, s.id, f.path);
+        expect(sha(new Uint8Array(await store.readFile(e.id, f.path))), f.path).toBe(sha(readFileSync(onDisk)));
+      }
+      expect(await isModelStored(e, store)).toBe(true);
+    } finally {
+      await standHub.close();
     }
   });
 });

@@ -1,11 +1,14 @@
 /**
  * Resumable, verified model downloads. Runs on the main thread or in a Web Worker (no DOM use).
  *
- * For each file of a catalog entry: known size (catalog, or HEAD before anything starts, so the total is fixed),
+ * For each file of a catalog entry: known size (catalog, or probed before anything starts, so the total is fixed),
  * then Range requests in fixed chunks; every finished chunk is stored with its bookkeeping (see chunks.ts) so an
- * interruption or a reload continues from the first missing chunk. Network errors, 5xx, 408 and 429 are retried
- * with exponential backoff; 404 and other 4xx are not. A short body, a wrong length or a sha256 mismatch each end
- * with a specific {@link DownloadError}. Cancellation through `signal` ends with an `AbortError`, a normal outcome.
+ * interruption or a reload continues from the first missing chunk. Network errors, dropped and stalled connections,
+ * 5xx, 408 and 429 are retried with exponential backoff; 404 and other 4xx are not. Hugging Face's behaviour is
+ * expected: a 302 to a CDN on another host (fetch follows it), a Content-Range or ETag the page may not read (CORS),
+ * a HEAD without Content-Length, a file that changes (ETag) between two chunks (it starts over). A short body, a
+ * wrong length, a web page instead of the file, a full storage or a sha256 mismatch each end with a specific
+ * {@link DownloadError} naming the file. Cancellation through `signal` ends with an `AbortError`, a normal outcome.
  * This file plans a download and reports its progress; request.ts holds the HTTP side (retries, probes), transfer.ts
  * one file's chunked transfer, shared between concurrent callers.
  */
@@ -45,6 +48,11 @@ export interface DownloadOptions {
   /** First backoff delay; attempt k waits backoffMs * 2^k (capped by maxBackoffMs). Default 500. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * A request that gets no response, or whose body brings no new byte, for this many ms is dropped and retried
+   * (counts as one attempt). Default 30 000; 0 disables the watchdog.
+   */
+  stallTimeoutMs?: number;
   /** navigator.storage by default; null skips persist(). */
   storage?: StorageManagerLike | null;
   /** Free space to keep beyond the download itself; default 64 MiB. */
@@ -80,7 +88,8 @@ export interface DownloadResult {
  * retries and integrity checks. Resolves when all files are stored and verified; a model already complete in the
  * store resolves without any network request, emitting one `cached` event per file.
  *
- * @throws DownloadError with reason not-found | http | network | truncated | size-mismatch | integrity | quota | storage
+ * @throws DownloadError with reason not-found (404, or a web page instead of the file) | http | network | truncated |
+ *   size-mismatch | integrity | quota (before the start, or when the store fills up mid-download) | storage
  * @throws DOMException named AbortError when `opts.signal` aborts (a normal outcome, not a failure)
  */
 export async function downloadModel(entry: CatalogEntry, opts: DownloadOptions): Promise<DownloadResult> {
@@ -97,6 +106,7 @@ export async function downloadModel(entry: CatalogEntry, opts: DownloadOptions):
     maxBackoffMs: opts.maxBackoffMs ?? 30_000,
     now,
     meter: new RateMeter(now),
+    stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
   };
   if (!(ctx.chunkSize >= 1)) throw new RangeError(`chunkSize must be >= 1, received ${ctx.chunkSize}`);
   const interval = opts.progressIntervalMs ?? 100;

@@ -4,9 +4,16 @@
  * check and finalize. Concurrent downloads of the same file into the same store share one transfer (in-flight map,
  * as transformers.js does in utils/hub.js); each caller gets its own progress, and the transfer stops only when
  * every caller has cancelled.
+ *
+ * What a 206 must show: the bytes asked for. Its Content-Range is checked when the page can read it; a CDN that
+ * does not expose it to pages (CORS) leaves it null, and the body is then accepted when its length is exactly the
+ * span asked for. The last chunk is asked for open-ended (`bytes=N-`), so a server copy longer or shorter than the
+ * expected size shows in that body's length even when no header gives the total. Every response's validator (ETag)
+ * is compared with the one the stored chunks came with: a different one means the file changed on the server, and
+ * the file starts over from its first chunk.
  */
 import { DownloadError } from '../errors';
-import { abortErrorFor, throwIfAborted } from './abort';
+import { abortErrorFor, isAbortError, throwIfAborted } from './abort';
 import {
   allChunksDone,
   bytesDone,
@@ -19,9 +26,55 @@ import {
   type ChunkSpan,
   type FileManifest,
 } from './chunks';
-import { discard, doFetch, readExactly, sleep, statusError, Transient, withRetries, type Ctx, type Job } from './request';
+import {
+  discard,
+  htmlError,
+  isHtml,
+  lengthOf,
+  openRequest,
+  readExactly,
+  sleep,
+  statusError,
+  Transient,
+  validatorOf,
+  withRetries,
+  type Ctx,
+  type Job,
+  type Watchdog,
+} from './request';
 import { Sha256, sha256Hex, SUBTLE_MAX_BYTES } from './sha256';
 import type { ModelStore } from './store';
+
+/** How many times one transfer starts a file over because its ETag changed, before giving up. */
+export const MAX_CHANGE_RESTARTS = 2;
+
+/**
+ * A store write (chunk or manifest), with its failure turned into a DownloadError naming the file: `quota` for a
+ * full origin (QuotaExceededError), `storage` otherwise. Chunks stored before stay, so a retry resumes.
+ */
+async function storeWrite(what: string, path: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (isAbortError(err)) throw err;
+    const e = err as { name?: string; message?: string };
+    const full = e?.name === 'QuotaExceededError' || /quota/i.test(e?.message ?? '');
+    throw new DownloadError(
+      full ? 'quota' : 'storage',
+      full
+        ? `Storage is full: could not save ${what} of ${path}. What was downloaded so far is kept; delete cached models in the storage panel or free disk space, then retry to resume`
+        : `Could not save ${what} of ${path} in the download cache: ${e?.message ?? String(err)}. What was downloaded so far is kept; retry to resume`,
+      { file: path },
+      { cause: err },
+    );
+  }
+}
+
+/** What one Range request gave: a chunk's bytes, the whole file (200), or news that the file changed. */
+type Outcome =
+  | { data: Uint8Array }
+  | { whole: Response; watchdog: Watchdog }
+  | { changed: string; total: number | null };
 
 /**
  * Download the missing chunks of one file into the store, verify it and finalize it. `report(n)` receives the
@@ -33,68 +86,125 @@ async function transferFile(ctx: Ctx, job: Job, signal: AbortSignal, report: (lo
   const path = job.file.path;
   const expect = { size: job.size, chunkSize: ctx.chunkSize, etag: job.etag, sha256: job.file.sha256 ?? null };
 
-  let m = await store.readManifest(id, path);
-  if (m && manifestMismatch(m, expect)) {
+  let found = await store.readManifest(id, path);
+  if (found && manifestMismatch(found, expect)) {
     await store.deleteFile(id, path);
-    m = null;
+    found = null;
   }
-  if (!m) {
-    m = createManifest({ url: job.url, ...expect });
-    await store.writeManifest(id, path, m);
-  }
+  let m: FileManifest = found ?? createManifest({ url: job.url, ...expect });
+  if (!found) await storeWrite('the download record', path, () => store.writeManifest(id, path, m));
   let stored = bytesDone(m);
   report(stored);
 
   const rangeOf = (s: ChunkSpan) => `bytes ${s.start}-${s.end}`;
   let queue = missingChunks(m);
   let wholeAttempts = 0;
+  let restarts = 0;
   while (queue.length > 0) {
     const span = queue[0];
-    const outcome = await withRetries(ctx, signal, async () => {
+    const lastChunk = span.end === job.size - 1;
+    const etagBefore = m.etag;
+    const outcome: Outcome = await withRetries(ctx, signal, async (): Promise<Outcome> => {
       throwIfAborted(signal);
-      const res = await doFetch(ctx, job.url, path, { headers: { Range: `bytes=${span.start}-${span.end}` } }, signal);
-      if (res.status === 200) return { whole: res };
-      if (res.status !== 206) {
-        discard(res);
-        throw statusError(res, path, job.url);
+      const range = lastChunk ? `bytes=${span.start}-` : `bytes=${span.start}-${span.end}`;
+      const { res, watchdog } = await openRequest(ctx, job.url, path, { headers: { Range: range } }, signal);
+      let keep = false;
+      try {
+        if (res.status !== 200 && res.status !== 206) {
+          discard(res);
+          throw statusError(res, path, job.url);
+        }
+        if (isHtml(res)) {
+          discard(res);
+          throw htmlError(res, path, job.url);
+        }
+        const cr = parseContentRange(res.headers.get('content-range'));
+        const v = validatorOf(res);
+        if (v && etagBefore && v !== etagBefore) {
+          discard(res);
+          return { changed: v, total: res.status === 206 ? (cr?.total ?? null) : lengthOf(res) };
+        }
+        if (res.status === 200) {
+          keep = true;
+          return { whole: res, watchdog };
+        }
+        if (cr && cr.total !== null && cr.total !== job.size) {
+          discard(res);
+          throw new DownloadError(
+            'size-mismatch',
+            `Wrong size for ${path}: the server reports ${cr.total} bytes, expected ${job.size} (${job.url}); the catalog or the server copy is out of date`,
+            { file: path, url: job.url, expected: job.size, received: cr.total },
+          );
+        }
+        if (cr && (cr.start !== span.start || cr.end !== span.end)) {
+          discard(res);
+          throw new DownloadError('http', `Unexpected Content-Range "${res.headers.get('content-range')}" for ${path}, asked for ${rangeOf(span)} at ${job.url}`, {
+            file: path, url: job.url,
+          });
+        }
+        // Without a readable Content-Range (absent, or not exposed to the page through CORS) the length decides:
+        // Content-Length is always readable, and readExactly takes exactly the span's bytes.
+        const len = res.headers.get('content-length');
+        if (len !== null && Number(len) !== span.length && lastChunk && !cr) {
+          discard(res);
+          throw new DownloadError(
+            'size-mismatch',
+            `Wrong size for ${path}: the server's copy ends at byte ${span.start + Number(len)}, expected ${job.size} (${job.url}); the catalog or the server copy is out of date`,
+            { file: path, url: job.url, expected: job.size, received: span.start + Number(len) },
+          );
+        }
+        if (len !== null && Number(len) !== span.length) {
+          discard(res);
+          throw new DownloadError(
+            'size-mismatch',
+            `Wrong Content-Length for ${path}: ${len} bytes for ${rangeOf(span)}, expected ${span.length} (${job.url})` +
+              (cr ? '' : '; the server did not say which bytes it sent (no readable Content-Range), so the body must be exactly the range asked for'),
+            { file: path, url: job.url, expected: span.length, received: Number(len) },
+          );
+        }
+        let got = 0;
+        const data = await readExactly(res, span.length, { file: path, url: job.url, range: rangeOf(span) }, (n) => {
+          got += n;
+          ctx.meter.add(n);
+          report(stored + got);
+        }, signal, watchdog);
+        if (v && !etagBefore) m = { ...m, etag: v }; // first validator seen: later chunks must match it
+        return { data };
+      } finally {
+        if (!keep) watchdog.dispose();
       }
-      const cr = parseContentRange(res.headers.get('content-range'));
-      if (cr && cr.total !== null && cr.total !== job.size) {
-        discard(res);
-        throw new DownloadError(
-          'size-mismatch',
-          `Wrong size for ${path}: the server reports ${cr.total} bytes, expected ${job.size} (${job.url}); the catalog or the server copy is out of date`,
-          { file: path, url: job.url, expected: job.size, received: cr.total },
-        );
-      }
-      if (!cr || cr.start !== span.start || cr.end !== span.end) {
-        discard(res);
-        throw new DownloadError('http', `Unexpected Content-Range "${res.headers.get('content-range')}" for ${path}, asked for ${rangeOf(span)} at ${job.url}`, {
-          file: path, url: job.url,
-        });
-      }
-      const len = res.headers.get('content-length');
-      if (len !== null && Number(len) !== span.length) {
-        discard(res);
-        throw new DownloadError(
-          'size-mismatch',
-          `Wrong Content-Length for ${path}: ${len} bytes for ${rangeOf(span)}, expected ${span.length} (${job.url})`,
-          { file: path, url: job.url, expected: span.length, received: Number(len) },
-        );
-      }
-      let got = 0;
-      const data = await readExactly(res, span.length, { file: path, url: job.url, range: rangeOf(span) }, (n) => {
-        got += n;
-        ctx.meter.add(n);
-        report(stored + got);
-      }, signal);
-      return { data };
     });
 
-    if (outcome.data) {
-      await store.writeChunk(id, path, span.index, outcome.data);
+    if ('changed' in outcome) {
+      // The file changed on the server between two requests: the stored chunks belong to the old version.
+      restarts++;
+      await store.deleteFile(id, path);
+      if (outcome.total !== null && outcome.total !== job.size) {
+        throw new DownloadError(
+          'size-mismatch',
+          `${path} changed on the server during the download (ETag ${etagBefore} -> ${outcome.changed}) and is now ${outcome.total} bytes, ` +
+            `not ${job.size} (${job.url}). The partial copy was deleted; download again to fetch the new version (for a catalog model, its size in the catalog may need updating)`,
+          { file: path, url: job.url, expected: job.size, received: outcome.total },
+        );
+      }
+      if (restarts > MAX_CHANGE_RESTARTS) {
+        throw new DownloadError(
+          'http',
+          `${path} keeps changing on the server (ETag changed ${restarts} times during the download, last ${outcome.changed}) at ${job.url}; try again later`,
+          { file: path, url: job.url, expected: etagBefore ?? undefined, received: outcome.changed },
+        );
+      }
+      m = createManifest({ url: job.url, ...expect, etag: outcome.changed });
+      await storeWrite('the download record', path, () => store.writeManifest(id, path, m));
+      stored = 0;
+      queue = missingChunks(m);
+      continue;
+    }
+
+    if ('data' in outcome) {
+      await storeWrite(`chunk ${span.index}`, path, () => store.writeChunk(id, path, span.index, outcome.data));
       m = markChunkDone(m, span.index);
-      await store.writeManifest(id, path, m);
+      await storeWrite('the download record', path, () => store.writeManifest(id, path, m));
       stored += span.length;
       queue = queue.slice(1);
       continue;
@@ -102,38 +212,42 @@ async function transferFile(ctx: Ctx, job: Job, signal: AbortSignal, report: (lo
 
     // The server ignored Range and sent the whole file (200): start the file over from this body, storing each
     // chunk as it fills. Progress keeps its high-water mark, so it pauses rather than going back.
-    const res = outcome.whole!;
-    const len = res.headers.get('content-length');
-    if (len !== null && Number(len) !== job.size) {
-      discard(res);
-      throw new DownloadError('size-mismatch', `Wrong size for ${path}: the server reports ${len} bytes, expected ${job.size} (${job.url})`, {
-        file: path, url: job.url, expected: job.size, received: Number(len),
-      });
-    }
-    await store.deleteFile(id, path);
-    m = createManifest({ url: job.url, ...expect });
-    await store.writeManifest(id, path, m);
-    stored = 0;
-    wholeAttempts++;
+    const { whole: res, watchdog } = outcome;
     try {
-      await streamWholeFile(ctx, job, res, signal, async (index, data) => {
-        await store.writeChunk(id, path, index, data);
-        m = markChunkDone(m!, index);
-        await store.writeManifest(id, path, m);
-        stored = bytesDone(m);
-      }, (n) => report(stored + n));
-    } catch (err) {
-      // Chunks stored so far stay; the next attempt (or a later call) asks for a Range again.
-      if (err instanceof Transient) {
-        if (wholeAttempts > ctx.maxRetries) {
-          const f = err.final;
-          throw new DownloadError(f.reason, `${f.message} (server ignores Range requests); gave up after ${wholeAttempts} attempts`, f.details, { cause: f.cause });
-        }
-        await sleep(Math.min(ctx.maxBackoffMs, ctx.backoffMs * 2 ** (wholeAttempts - 1)), signal);
-        queue = missingChunks(m);
-        continue;
+      const len = res.headers.get('content-length');
+      if (len !== null && Number(len) !== job.size) {
+        discard(res);
+        throw new DownloadError('size-mismatch', `Wrong size for ${path}: the server reports ${len} bytes, expected ${job.size} (${job.url})`, {
+          file: path, url: job.url, expected: job.size, received: Number(len),
+        });
       }
-      throw err;
+      await store.deleteFile(id, path);
+      m = createManifest({ url: job.url, ...expect, etag: validatorOf(res) ?? m.etag });
+      await storeWrite('the download record', path, () => store.writeManifest(id, path, m));
+      stored = 0;
+      wholeAttempts++;
+      try {
+        await streamWholeFile(ctx, job, res, signal, watchdog, async (index, data) => {
+          await storeWrite(`chunk ${index}`, path, () => store.writeChunk(id, path, index, data));
+          m = markChunkDone(m, index);
+          await storeWrite('the download record', path, () => store.writeManifest(id, path, m));
+          stored = bytesDone(m);
+        }, (n) => report(stored + n));
+      } catch (err) {
+        // Chunks stored so far stay; the next attempt (or a later call) asks for a Range again.
+        if (err instanceof Transient) {
+          if (wholeAttempts > ctx.maxRetries) {
+            const f = err.final;
+            throw new DownloadError(f.reason, `${f.message} (server ignores Range requests); gave up after ${wholeAttempts} attempts`, f.details, { cause: f.cause });
+          }
+          await sleep(Math.min(ctx.maxBackoffMs, ctx.backoffMs * 2 ** (wholeAttempts - 1)), signal);
+          queue = missingChunks(m);
+          continue;
+        }
+        throw err;
+      }
+    } finally {
+      watchdog.dispose();
     }
     queue = missingChunks(m);
   }
@@ -152,7 +266,7 @@ async function transferFile(ctx: Ctx, job: Job, signal: AbortSignal, report: (lo
       );
     }
   }
-  await store.finalize(id, path, m);
+  await storeWrite('the finished file', path, () => store.finalize(id, path, m));
   return digest;
 }
 
@@ -183,6 +297,7 @@ async function streamWholeFile(
   job: Job,
   res: Response,
   signal: AbortSignal,
+  watchdog: Watchdog,
   onChunk: (index: number, data: Uint8Array) => Promise<void>,
   onPartial: (bytesInCurrentChunk: number) => void,
 ): Promise<void> {
@@ -202,12 +317,17 @@ async function streamWholeFile(
       } catch (err) {
         if (signal.aborted) throw abortErrorFor(signal);
         throw new Transient(
-          new DownloadError('truncated', `Truncated response for ${path}: received ${total} of ${job.size} bytes from ${job.url}`, {
-            file: path, url: job.url, expected: job.size, received: total,
-          }, { cause: err }),
+          watchdog.stalled
+            ? new DownloadError('network', `Download of ${path} stalled: no data for ${watchdog.ms / 1000} s after ${total} of ${job.size} bytes from ${job.url}`, {
+              file: path, url: job.url, expected: job.size, received: total,
+            }, { cause: err })
+            : new DownloadError('truncated', `Truncated response for ${path}: received ${total} of ${job.size} bytes from ${job.url}`, {
+              file: path, url: job.url, expected: job.size, received: total,
+            }, { cause: err }),
         );
       }
       if (r.done) break;
+      watchdog.kick();
       let v = r.value;
       total += v.length;
       ctx.meter.add(v.length);

@@ -70,10 +70,13 @@ describe('CatalogOverlaySource', () => {
     const sched = dec(await src.read('scheduler/scheduler_config.json'));
     expect(sched).toMatchObject({ _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'trailing', beta_schedule: 'scaled_linear' });
     expect(dec(await src.read('vae_decoder/config.json'))).toEqual({ scaling_factor: 0.18215 });
-    expect(dec(await src.read('unet/config.json'))).toEqual({ sample_size: 64, in_channels: 4 });
-    // no text_encoder config in the repo or the catalog: optional null, required names the file
-    expect(await src.read('text_encoder/config.json', { optional: true })).toBeNull();
-    await expect(src.read('text_encoder/config.json')).rejects.toMatchObject({ code: 'MODEL_FILE_MISSING' });
+    // SD-Turbo ships no configs: 512 px (sample_size 64) and the widths come from the catalog alone
+    expect(dec(await src.read('unet/config.json'))).toEqual({ sample_size: 64, in_channels: 4, cross_attention_dim: 1024 });
+    expect(dec(await src.read('text_encoder/config.json'))).toEqual({ hidden_size: 1024 });
+    // no text_encoder config in the repo nor in the catalog: optional null, required names the file
+    const bare = new CatalogOverlaySource(inner, { ...sdTurbo, componentConfig: { unet: { sample_size: 64 } } });
+    expect(await bare.read('text_encoder/config.json', { optional: true })).toBeNull();
+    await expect(bare.read('text_encoder/config.json')).rejects.toMatchObject({ code: 'MODEL_FILE_MISSING' });
     // pad id 0 -> "!" (SD 2.x / SD-Turbo), other keys kept
     expect(dec(await src.read('tokenizer/tokenizer_config.json'))).toEqual({ pad_token: '!', bos_token: 'a' });
   });
@@ -89,11 +92,19 @@ describe('CatalogOverlaySource', () => {
     const src = new CatalogOverlaySource(inner, lcm);
     const index = dec(await src.read('model_index.json'));
     expect(index._class_name).toBe('LatentConsistencyModelPipeline');
-    expect(index.fewstep).toMatchObject({ default_steps: 4, guidance_scale: 8, sampler: 'LCMScheduler', description: lcm.name });
+    expect(index.fewstep).toMatchObject({ default_steps: 4, guidance_scale: 8.5, sampler: 'LCMScheduler', description: lcm.name });
     expect(dec(await src.read('scheduler/scheduler_config.json'))).toEqual({ _class_name: 'LCMScheduler', num_train_timesteps: 1000 });
     expect(dec(await src.read('unet/config.json'))).toEqual({ sample_size: 96, in_channels: 4, cross_attention_dim: 768, time_cond_proj_dim: 256 });
     expect(dec(await src.read('tokenizer/tokenizer_config.json')).pad_token).toBe('<|endoftext|>'); // 49407 (SD 1.x)
     expect(await src.read('unet/model.onnx', { optional: true })).toBeNull(); // passes through
+  });
+
+  it('LCM at 768 px without unet/config.json, and even when the repo config says otherwise (catalog pins win)', async () => {
+    const files = { 'model_index.json': { _class_name: 'LatentConsistencyModelPipeline', unet: [] }, 'tokenizer/tokenizer.json': TOKENIZER };
+    const without = new CatalogOverlaySource(new MapSource(files), lcm);
+    expect(dec(await without.read('unet/config.json'))).toEqual({ sample_size: 96, in_channels: 4, cross_attention_dim: 768, time_cond_proj_dim: 256 });
+    const wrong = new CatalogOverlaySource(new MapSource({ ...files, 'unet/config.json': { sample_size: 64, act_fn: 'silu' } }), lcm);
+    expect(dec(await wrong.read('unet/config.json'))).toMatchObject({ sample_size: 96, act_fn: 'silu' });
   });
 
   it('a pad id the vocabulary lacks is a layout error naming tokenizer.json', async () => {
