@@ -63,6 +63,10 @@ describe.skipIf(!hasOnnx)('external data', () => {
     const files = filesOf(dir).filter((f) => f.path !== 'unet/model.onnx_data');
     const r = await generate(files);
     expect(r.loaded?.type).toBe('error');
-    if (r.loaded?.type === 'error') expect(r.loaded.error.file).toBe('unet/model.onnx');
+    // The graph names its sidecar, so the error names the missing file itself (sources/externalData.ts).
+    if (r.loaded?.type === 'error') {
+      expect(r.loaded.error.code).toBe('MODEL_FILE_MISSING');
+      expect(r.loaded.error.file).toBe('unet/model.onnx_data');
+    }
   });
 });

@@ -15,13 +15,11 @@ export interface ModelChoice {
   kind: 'shipped' | 'remote' | 'fixture' | 'local';
   /** How to load it when it is not a plain URL (downloaded: 'cached', picked folder: 'files', custom source). */
   ref?: ModelRef;
-  /** `.onnx_data` files the catalog lists ([] = none, so the engine does not probe for them). */
-  externalData?: string[];
 }
 
 /** How the engine loads (or describes) a model choice: its own ref, else its folder URL. */
 export function modelRefOf(choice: ModelChoice): ModelRef {
-  return choice.ref ?? { id: choice.id, name: choice.name, kind: 'url', baseUrl: choice.baseUrl, ...(choice.externalData ? { externalData: choice.externalData } : {}) };
+  return choice.ref ?? { id: choice.id, name: choice.name, kind: 'url', baseUrl: choice.baseUrl };
 }
 
 const BASE = import.meta.env.BASE_URL;
@@ -65,7 +63,6 @@ export async function discoverModels(): Promise<ModelChoice[]> {
         defaultSteps: e.sampler.steps,
         guidanceScale: e.sampler.guidanceScale,
         kind: 'shipped',
-        externalData: e.files.map((f) => f.path).filter((p) => p.endsWith('.onnx_data')),
       });
     });
     out.sort((a, b) => SHIPPED_IDS.indexOf(a.id) - SHIPPED_IDS.indexOf(b.id));
@@ -86,7 +83,7 @@ export async function discoverModels(): Promise<ModelChoice[]> {
     const baseUrl = `${BASE}fixtures/${id}/`;
     if (wantFixtures) {
       if (await exists(`${baseUrl}model_index.json`)) {
-        out.push({ id: `fixture-${id}`, name: `Fixture ${id} (random weights)`, baseUrl, description: 'Random-weight test fixture', defaultSteps: null, guidanceScale: null, kind: 'fixture', externalData: [] });
+        out.push({ id: `fixture-${id}`, name: `Fixture ${id} (random weights)`, baseUrl, description: 'Random-weight test fixture', defaultSteps: null, guidanceScale: null, kind: 'fixture' });
       }
     }
   }

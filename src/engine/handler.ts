@@ -158,7 +158,7 @@ export class EngineHandler {
     // A generation in flight would compete with session creation; stop it at its next step.
     this.runner.cancel();
     const ref = req.model;
-    const { source, externalDataFiles } = await this.sourceFor(ref);
+    const { source } = await this.sourceFor(ref);
     // Same model on the same provider already loaded: just make it active.
     const existing = this.pool.get(req.model.id);
     if (existing && ref.kind !== 'files' && existing.model.source === source.label && (await servesPreference(existing, req.provider))) {
@@ -175,7 +175,6 @@ export class EngineHandler {
         signal: controller.signal,
         onProgress: (progress) => this.post({ type: 'load-progress', id: req.id, progress }),
         ...(ref.kind === 'cached' ? { requiredFeatures: ref.entry.requiredFeatures } : {}),
-        ...(externalDataFiles ? { externalDataFiles } : {}),
       });
       if (controller.signal.aborted) {
         await next.release();
@@ -194,21 +193,16 @@ export class EngineHandler {
   }
 
   /** Where a model's files come from: its URL, the picked files, or the download cache (with the catalog overlay). */
-  private async sourceFor(ref: ModelRef): Promise<{ source: ModelSource; externalDataFiles?: string[] }> {
+  private async sourceFor(ref: ModelRef): Promise<{ source: ModelSource }> {
     if (ref.kind === 'url') {
       const url = new UrlSource(ref.baseUrl);
-      return { source: ref.synthesizeIndex ? new CatalogOverlaySource(url, null) : url, externalDataFiles: ref.externalData };
+      return { source: ref.synthesizeIndex ? new CatalogOverlaySource(url, null) : url };
     }
     if (ref.kind === 'files') {
-      return {
-        source: new CatalogOverlaySource(new FileMapSource(ref.name, new Map(ref.files.map((f) => [f.path, f.blob]))), null),
-        externalDataFiles: ref.files.map((f) => f.path).filter((p) => p.endsWith('.onnx_data')),
-      };
+      return { source: new CatalogOverlaySource(new FileMapSource(ref.name, new Map(ref.files.map((f) => [f.path, f.blob]))), null) };
     }
     const store = await this.store();
-    const externalDataFiles: string[] = [];
-    for (const f of ref.entry.files) if (f.path.endsWith('.onnx_data') && (await store.hasFile(ref.entry.id, f.path))) externalDataFiles.push(f.path);
-    return { source: new CatalogOverlaySource(new StoreSource(store, ref.entry.id), ref.entry), externalDataFiles };
+    return { source: new CatalogOverlaySource(new StoreSource(store, ref.entry.id), ref.entry) };
   }
 
   private async describe(req: Extract<Request, { type: 'describe' }>): Promise<void> {

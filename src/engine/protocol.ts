@@ -25,10 +25,9 @@ export type { EvaluatorScore } from './evaluator';
 /** Where to load a pipeline from. */
 export type ModelRef =
   /**
-   * `externalData`: the `.onnx_data` files the export has (from the catalog; [] = none); omitted = probe for them.
    * `synthesizeIndex`: a custom source whose export may lack model_index.json (a default one is used then).
    */
-  | { id: string; name: string; kind: 'url'; baseUrl: string; externalData?: string[]; synthesizeIndex?: boolean }
+  | { id: string; name: string; kind: 'url'; baseUrl: string; synthesizeIndex?: boolean }
   /** Files picked from disk, keyed by path relative to the pipeline folder ("unet/model.onnx"). */
   | { id: string; name: string; kind: 'files'; files: Array<{ path: string; blob: Blob }> }
   /**

@@ -164,7 +164,7 @@ export const benchModelId = (pipelineId: string, provider: BenchProvider): strin
 /** Load a pipeline for the benchmark (a pool entry of its own; the app's active model is left alone). */
 export async function loadForBench(engine: Engine, p: BenchPipeline, provider: BenchProvider): Promise<LoadedModel> {
   return engine.request('load', {
-    model: { id: benchModelId(p.id, provider), name: p.name, kind: 'url', baseUrl: p.baseUrl, ...(p.externalData ? { externalData: p.externalData } : {}) },
+    model: { id: benchModelId(p.id, provider), name: p.name, kind: 'url', baseUrl: p.baseUrl },
     provider,
     activate: false,
   }).done;

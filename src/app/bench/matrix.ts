@@ -13,7 +13,6 @@ export interface BenchPipeline {
   baseUrl: string;
   /** Random-weight test fixture standing in for a shipped model. */
   fixture: boolean;
-  externalData?: string[];
 }
 
 /** `sampler`: a row of the sampler sweep (MatrixOptions.samplers). */

@@ -9,11 +9,11 @@ export async function benchPipelines(): Promise<BenchPipeline[]> {
   const out: BenchPipeline[] = [];
   for (const m of await discoverModels()) {
     if (m.kind !== 'shipped') continue;
-    out.push({ id: m.id, name: m.name, baseUrl: m.baseUrl, fixture: false, ...(m.externalData ? { externalData: m.externalData } : {}) });
+    out.push({ id: m.id, name: m.name, baseUrl: m.baseUrl, fixture: false });
   }
   for (const id of ['tiny', 'tiny-lcm']) {
     const baseUrl = `${BASE}fixtures/${id}/`;
-    if (await exists(`${baseUrl}model_index.json`)) out.push({ id: `fixture-${id}`, name: `fixture ${id} (random weights)`, baseUrl, fixture: true, externalData: [] });
+    if (await exists(`${baseUrl}model_index.json`)) out.push({ id: `fixture-${id}`, name: `fixture ${id} (random weights)`, baseUrl, fixture: true });
   }
   return out;
 }

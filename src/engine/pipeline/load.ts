@@ -9,6 +9,7 @@ import { IO_NAMES } from '../io';
 import { buildLayout, LAYOUT_FILES, parseDefaults, parseJsonFile, type ModelLayout, type PipelineDefaults } from '../layout';
 import { createSession, probeWebGpu, type Provider, type SessionHandle } from '../ort';
 import type { ModelSource } from '../source';
+import { readSidecars, sidecarsOf } from '../sources/externalData';
 import { PromptTokenizer } from '../tokenizer';
 import { ModelIo, type Sessions } from './bindings';
 import type { LoadOptions, LoadProgress, ModelInfo } from './types';
@@ -52,10 +53,8 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
   const jsonFiles = [LAYOUT_FILES.modelIndex, LAYOUT_FILES.schedulerConfig, LAYOUT_FILES.tokenizer, LAYOUT_FILES.tokenizerConfig];
   const optionalJson = [LAYOUT_FILES.unetConfig, LAYOUT_FILES.vaeDecoderConfig, LAYOUT_FILES.textEncoderConfig];
   const onnxFiles = [LAYOUT_FILES.textEncoder, LAYOUT_FILES.unet, LAYOUT_FILES.vaeDecoder];
-  const externalTotal = opts.externalDataFiles
-    ? onnxFiles.filter((f) => opts.externalDataFiles!.includes(`${f}_data`)).length
-    : onnxFiles.length;
-  const filesTotal = jsonFiles.length + optionalJson.length + onnxFiles.length + externalTotal;
+  // Sidecars are counted when a graph names them (step 2).
+  let filesTotal = jsonFiles.length + optionalJson.length + onnxFiles.length;
   let filesDone = 0;
   let sessionsDone = 0;
   let bytes = 0;
@@ -96,18 +95,16 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
 
   // 2. ONNX bytes.
   const onnx: ArrayBuffer[] = [];
-  for (const f of onnxFiles) onnx.push((await read(f))!);
-  // Weights over 2 GB live next to the graph in model.onnx_data (protobuf limit); ORT maps them by file name.
+  // Weights over 2 GB live next to the graph (protobuf limit) in files the graph itself names (`model.onnx_data`
+  // from Optimum, `weights.pb` from diffusers' conversion script): read from the graph, never guessed, so no
+  // request is made for a sidecar that does not exist. ORT maps them by that name.
   const external: Array<Array<{ path: string; data: Uint8Array }> | undefined> = [];
   for (const f of onnxFiles) {
-    const dataPath = `${f}_data`;
-    const known = opts.externalDataFiles;
-    if (known && !known.includes(dataPath)) {
-      external.push(undefined);
-      continue;
-    }
-    const buf = await read(dataPath, !known);
-    external.push(buf ? [{ path: dataPath.split('/').pop()!, data: new Uint8Array(buf) }] : undefined);
+    const bytes = (await read(f))!;
+    onnx.push(bytes);
+    const refs = sidecarsOf(f, new Uint8Array(bytes));
+    filesTotal += refs.length;
+    external.push(refs.length ? await readSidecars(source, f, new Uint8Array(bytes), { read: (p) => read(p, true) }) : undefined);
   }
 
   // 3. Sessions: WebGPU first (unless the user chose WASM), WASM as the fallback, with the reason.

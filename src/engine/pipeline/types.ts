@@ -128,9 +128,4 @@ export interface LoadOptions {
    * fail at run time, and its WASM fallback does not kick in by itself).
    */
   requiredFeatures?: readonly string[];
-  /**
-   * External-data files (`unet/model.onnx_data`) known to exist. Undefined: probe `<component>/model.onnx_data`
-   * as an optional file for each graph.
-   */
-  externalDataFiles?: readonly string[];
 }
