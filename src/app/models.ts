@@ -33,6 +33,8 @@ const SHIPPED_IDS = [
   'fewstep-progressive-4',
   'fewstep-progressive-2',
   'fewstep-progressive-1',
+  'fewstep-direct',
+  'fewstep-ict',
 ];
 
 /** Whether the app serves `url` (a HEAD that is not the SPA's HTML fallback). */

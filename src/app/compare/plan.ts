@@ -34,11 +34,11 @@ export interface ModelWithDefaults {
 
 /** Issue order: teacher, progressive students (8 -> 1), LCM, Turbo, then anything else (real or fixture models). */
 export function modelRank(id: string): number {
-  const m = /^fewstep-(teacher|progressive-(\d+)|lcm|turbo)$/.exec(id);
+  const m = /^fewstep-(teacher|progressive-(\d+)|lcm|turbo|direct|ict)$/.exec(id);
   if (!m) return 100;
   if (m[1] === 'teacher') return 0;
   if (m[2]) return 10 + (64 - Number(m[2]));
-  return m[1] === 'lcm' ? 80 : 90;
+  return { lcm: 80, turbo: 90, direct: 92, ict: 95 }[m[1]] ?? 100;
 }
 
 /** "fewstep-progressive-8" -> "Progressive 8", "fixture-tiny-lcm" -> "Fixture tiny-lcm"; other names as given. */
