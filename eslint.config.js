@@ -139,4 +139,15 @@ export default defineConfig([
   { files: ['src/engine/worker.ts'], rules: restrict([ORT_EXCEPT_URL_ASSETS, NO_APP, SCHEDULERS_INDEX_ONLY]) },
   { files: [`src/app/**/*.${TS}`], rules: restrict([ORT, ENGINE_PUBLIC_ONLY, SCHEDULERS_INDEX_ONLY]) },
   { files: [`src/export/**/*.${TS}`], rules: restrict([ORT, NO_APP, ENGINE_PUBLIC_ONLY, SCHEDULERS_INDEX_ONLY]) },
+  // The CLI (Node) imports like the app: the engine's public entry points only (index.ts, and node.ts, its Node
+  // surface: in-process engine, disk cache, model report), src/export, the schedulers' index; no app code, no ORT.
+  {
+    files: [`src/cli/**/*.${TS}`],
+    rules: restrict([
+      ORT,
+      NO_APP,
+      SCHEDULERS_INDEX_ONLY,
+      { ...ENGINE_PUBLIC_ONLY, regex: '^(\\.\\./)+engine/(?!(index|node)$)', message: "The CLI imports the engine only through '…/engine' (index.ts) and '…/engine/node' (node.ts)." },
+    ]),
+  },
 ]);
