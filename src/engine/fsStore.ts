@@ -63,14 +63,13 @@ async function treeBytes(dir: string): Promise<number> {
 }
 
 export class FsModelStore implements ModelStore {
-  readonly kind = 'memory' as const;
+  readonly kind = 'disk' as const;
   /** Absolute root folder of the cache. */
   readonly root: string;
 
   /**
-   * @param root  cache folder (created on the first write). `kind` reports 'memory' because the store kinds are the
-   *              browser's three; the label of a model loaded from here says "download cache (memory)" — use
-   *              {@link FsModelStore.modelDir} for the real place.
+   * @param root  cache folder (created on the first write). A model loaded from here is labelled
+   *              "download cache (disk) <id>"; {@link FsModelStore.modelDir} gives its folder.
    */
   constructor(root: string) {
     this.root = resolve(root);

@@ -391,6 +391,45 @@ describe('downloadModel against the stand-in hub', () => {
     await expectStored(store, e);
   });
 
+  it('a download cancelled after 2 chunks and started again in the same store resumes, sharing one transfer', async () => {
+    const store = new MemoryStore();
+    const e = basic();
+    const unet = `${REPO}/unet/model.onnx`;
+    hub.setFault(`${REPO}/*`, { throttle: 256 * 1024 });
+    const ac = new AbortController();
+    const first = downloadModel(e, opts(store, {
+      signal: ac.signal,
+      onProgress: (ev) => {
+        if (ev.file === 'unet/model.onnx' && ev.loaded >= 2 * CHUNK) ac.abort();
+      },
+    }));
+    expect(isAbortError(await catchError(first))).toBe(true);
+    expect(hub.log().filter((l) => l.key === unet && l.method === 'GET').map((l) => l.range)).toEqual([`bytes=0-${CHUNK - 1}`, `bytes=${CHUNK}-${2 * CHUNK - 1}`]);
+    hub.clearFaults();
+    hub.clearLog();
+
+    // Started again (twice at once, as a retry click and a second tab of the app would): it used to wait forever for
+    // the cancelled transfer, right after its 'initiate' event.
+    const ev1: DownloadProgress[] = [];
+    const ev2: DownloadProgress[] = [];
+    const again = Promise.all([
+      downloadModel(e, opts(store, { onProgress: (ev) => ev1.push(ev) })),
+      downloadModel(e, opts(store, { onProgress: (ev) => ev2.push(ev) })),
+    ]);
+    const outcome = await Promise.race([again.then(() => 'done'), new Promise((r) => setTimeout(() => r('hung'), 3000))]);
+    expect(outcome).toBe('done');
+    await expectStored(store, e);
+    checkProgress(ev1, totalOf(e));
+    checkProgress(ev2, totalOf(e));
+    // Resumed: chunk 0, stored before the cancel, is not asked for again; and the two calls shared one transfer.
+    const ranges = hub.log().filter((l) => l.key === unet && l.method === 'GET').map((l) => l.range);
+    expect(ranges[0]).toMatch(new RegExp(`^bytes=(${CHUNK}|${2 * CHUNK})-`));
+    expect(ranges).not.toContain(`bytes=0-${CHUNK - 1}`);
+    expect(new Set(ranges).size).toBe(ranges.length);
+    expect(ev1.find((ev) => ev.file === 'unet/model.onnx')).toMatchObject({ status: 'initiate' });
+    expect(ev1.find((ev) => ev.file === 'unet/model.onnx')!.loaded).toBeGreaterThanOrEqual(CHUNK);
+  });
+
   it('fetches a tokenizer from its own repo into tokenizer/', async () => {
     const store = new MemoryStore();
     const e = entry([file('model_index.json')], {

@@ -311,6 +311,24 @@ export async function probe(ctx: Ctx, file: LayoutFile, url: string, signal: Abo
 }
 
 /**
+ * `reader.read()` that also settles when `signal` aborts (rejecting with its reason). Aborting a fetch should error
+ * its body, but Node's fetch (undici) can leave a pending read unsettled when the abort comes just as the last bytes
+ * of the body arrive; a transfer waiting on it would never end, and neither would a later download of the same file.
+ */
+export function readOrAbort<T>(reader: ReadableStreamDefaultReader<T>, signal: AbortSignal | undefined): Promise<ReadableStreamReadResult<T>> {
+  if (!signal) return reader.read();
+  if (signal.aborted) return Promise.reject(signal.reason ?? abortErrorFor(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? abortErrorFor(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    reader
+      .read()
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
  * Read a body into exactly `expected` bytes. A short body, a dropped connection or a stalled one (no byte for
  * `ctx.stallTimeoutMs`, through `watchdog`) is a transient failure, retried by the caller; a longer one is a final
  * `size-mismatch`.
@@ -358,7 +376,7 @@ export async function readExactly(
     for (;;) {
       let r: ReadableStreamReadResult<Uint8Array>;
       try {
-        r = await reader.read();
+        r = await readOrAbort(reader, watchdog?.signal ?? signal);
       } catch (err) {
         if (signal.aborted) throw abortErrorFor(signal);
         throw truncated(err);

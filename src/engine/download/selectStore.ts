@@ -7,10 +7,10 @@
 import { CacheStore } from './cacheStore';
 import { MemoryStore } from './memoryStore';
 import { OpfsStore } from './opfsStore';
-import type { ModelStore, StoreKind } from './store';
+import type { BrowserStoreKind, ModelStore } from './store';
 
 export interface SelectStoreOptions {
-  prefer?: StoreKind[];
+  prefer?: BrowserStoreKind[];
   onWarning?: (message: string) => void;
 }
 

@@ -1,6 +1,6 @@
 /**
- * Storage behind the download manager. One small interface, three implementations chosen by priority
- * (see `selectStore.ts`): OPFS, Cache Storage, memory.
+ * Storage behind the download manager. One small interface; in the browser, three implementations chosen by
+ * priority (see `selectStore.ts`): OPFS, Cache Storage, memory. Node hosts use the disk (`../fsStore.ts`).
  *
  * Files are kept as their chunks (one stored object per chunk) plus a {@link FileManifest}. Reading a file
  * concatenates the chunks. This keeps writes append-only and resumable in every backend (OPFS `createWritable`
@@ -33,7 +33,10 @@ export interface StorageEstimateLike {
   quota: number;
 }
 
-export type StoreKind = 'opfs' | 'cache' | 'memory';
+/** The browser's stores, in selectModelStore's order of preference. */
+export type BrowserStoreKind = 'opfs' | 'cache' | 'memory';
+/** Where a store keeps its files: a browser store, or `disk` (FsModelStore, the CLI's download cache in Node). */
+export type StoreKind = BrowserStoreKind | 'disk';
 
 export interface ModelStore {
   readonly kind: StoreKind;

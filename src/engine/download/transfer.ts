@@ -3,7 +3,8 @@
  * Range), each stored with its bookkeeping so an interruption resumes at the first missing chunk; then the sha256
  * check and finalize. Concurrent downloads of the same file into the same store share one transfer (in-flight map,
  * as transformers.js does in utils/hub.js); each caller gets its own progress, and the transfer stops only when
- * every caller has cancelled.
+ * every caller has cancelled. A cancelled transfer leaves the map at once and settles at its next step (body reads
+ * race the abort, see readOrAbort); a later call starts a fresh transfer that resumes from the stored chunks.
  *
  * What a 206 must show: the bytes asked for. Its Content-Range is checked when the page can read it; a CDN that
  * does not expose it to pages (CORS) leaves it null, and the body is then accepted when its length is exactly the
@@ -33,6 +34,7 @@ import {
   lengthOf,
   openRequest,
   readExactly,
+  readOrAbort,
   sleep,
   statusError,
   Transient,
@@ -79,11 +81,22 @@ type Outcome =
 /**
  * Download the missing chunks of one file into the store, verify it and finalize it. `report(n)` receives the
  * number of stored-or-received bytes of this file (may repeat a value; callers keep the maximum).
+ *
+ * Once `signal` aborts, the transfer ends at its next step with the AbortError; a chunk it has received whole is
+ * still saved (the chunk, then its record), so nothing downloaded is lost, unless `superseded()` says that a newer
+ * transfer of the file has started meanwhile: then it writes nothing more.
  */
-async function transferFile(ctx: Ctx, job: Job, signal: AbortSignal, report: (loaded: number) => void): Promise<string | undefined> {
+async function transferFile(
+  ctx: Ctx,
+  job: Job,
+  signal: AbortSignal,
+  report: (loaded: number) => void,
+  superseded: () => boolean = () => false,
+): Promise<string | undefined> {
   const { store, entry } = ctx;
   const id = entry.id;
   const path = job.file.path;
+  throwIfAborted(signal);
   const expect = { size: job.size, chunkSize: ctx.chunkSize, etag: job.etag, sha256: job.file.sha256 ?? null };
 
   let found = await store.readManifest(id, path);
@@ -175,6 +188,15 @@ async function transferFile(ctx: Ctx, job: Job, signal: AbortSignal, report: (lo
       }
     });
 
+    // Cancelled as the request ended: only a chunk received whole is still saved (below).
+    if (signal.aborted && !('data' in outcome)) {
+      if ('whole' in outcome) {
+        discard(outcome.whole);
+        outcome.watchdog.dispose();
+      }
+      throw abortErrorFor(signal);
+    }
+
     if ('changed' in outcome) {
       // The file changed on the server between two requests: the stored chunks belong to the old version.
       restarts++;
@@ -202,7 +224,9 @@ async function transferFile(ctx: Ctx, job: Job, signal: AbortSignal, report: (lo
     }
 
     if ('data' in outcome) {
+      if (superseded()) throw abortErrorFor(signal);
       await storeWrite(`chunk ${span.index}`, path, () => store.writeChunk(id, path, span.index, outcome.data));
+      if (superseded()) throw abortErrorFor(signal);
       m = markChunkDone(m, span.index);
       await storeWrite('the download record', path, () => store.writeManifest(id, path, m));
       stored += span.length;
@@ -228,7 +252,9 @@ async function transferFile(ctx: Ctx, job: Job, signal: AbortSignal, report: (lo
       wholeAttempts++;
       try {
         await streamWholeFile(ctx, job, res, signal, watchdog, async (index, data) => {
+          if (superseded()) throw abortErrorFor(signal);
           await storeWrite(`chunk ${index}`, path, () => store.writeChunk(id, path, index, data));
+          if (superseded()) throw abortErrorFor(signal);
           m = markChunkDone(m, index);
           await storeWrite('the download record', path, () => store.writeManifest(id, path, m));
           stored = bytesDone(m);
@@ -313,7 +339,7 @@ async function streamWholeFile(
     for (;;) {
       let r: ReadableStreamReadResult<Uint8Array>;
       try {
-        r = await reader.read();
+        r = await readOrAbort(reader, watchdog.signal);
       } catch (err) {
         if (signal.aborted) throw abortErrorFor(signal);
         throw new Transient(
@@ -368,58 +394,114 @@ interface InFlight {
   controller: AbortController;
   listeners: Set<(loaded: number) => void>;
   high: number;
+  /** Cancelled, and a newer transfer of the same file has started: write nothing more. */
+  superseded: boolean;
 }
 
-const inFlight = new WeakMap<ModelStore, Map<string, InFlight>>();
+/** The transfers of one store, by model and file. */
+interface Flights {
+  /** Running transfers: a new caller of the same file joins one. A cancelled transfer leaves at once. */
+  live: Map<string, InFlight>;
+  /**
+   * Cancelled transfers still winding down (saving a chunk they had received whole), until they settle: the next
+   * transfer of the same file waits for that, at most {@link DRAIN_WAIT_MS}, so that two do not write the same file
+   * at once. One still not settled by then is marked superseded and writes nothing more.
+   */
+  draining: Map<string, InFlight>;
+}
 
+/** The longest a new transfer waits for a cancelled one of the same file to wind down before it starts anyway. */
+export const DRAIN_WAIT_MS = 10_000;
+
+const flightsOf = new WeakMap<ModelStore, Flights>();
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+function settledOrAfter(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const settle = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    p.then(settle, settle);
+  });
+}
+
+/**
+ * {@link transferFile}, shared by every concurrent caller of the same file in the same store: each gets its own
+ * progress, and a caller that cancels (its `signal`) gets an AbortError at once while the others carry on. When the
+ * last caller cancels, the transfer is cancelled and leaves the shared map at once: a later call of the same file
+ * starts a fresh transfer (after the cancelled one has wound down, see {@link Flights.draining}), which resumes from
+ * the chunks stored so far.
+ */
 export async function sharedTransfer(
   ctx: Ctx,
   job: Job,
   signal: AbortSignal | undefined,
   onLoaded: (loaded: number) => void,
 ): Promise<string | undefined> {
-  let map = inFlight.get(ctx.store);
-  if (!map) {
-    map = new Map();
-    inFlight.set(ctx.store, map);
+  let flights = flightsOf.get(ctx.store);
+  if (!flights) {
+    flights = { live: new Map(), draining: new Map() };
+    flightsOf.set(ctx.store, flights);
   }
+  const { live, draining } = flights;
   const key = `${ctx.entry.id}\u0000${job.file.path}`;
-  let f = map.get(key);
-  if (f && f.controller.signal.aborted) {
-    // Every earlier caller cancelled; let that transfer wind down before starting a fresh one on the same chunks.
-    await f.promise.catch(() => {});
-    f = map.get(key);
-  }
-  if (!f) {
+  let flight = live.get(key);
+  if (!flight || flight.controller.signal.aborted) {
     const controller = new AbortController();
-    const created: InFlight = { controller, listeners: new Set(), high: 0, promise: Promise.resolve(undefined) };
-    created.promise = transferFile(ctx, job, controller.signal, (loaded) => {
-      if (loaded <= created.high) return;
-      created.high = loaded;
-      for (const l of created.listeners) l(loaded);
-    }).finally(() => {
-      if (map!.get(key) === created) map!.delete(key);
-    });
-    created.promise.catch(() => {}); // observed through the waiters below
-    map.set(key, created);
-    f = created;
+    const created: InFlight = { controller, listeners: new Set(), high: 0, superseded: false, promise: Promise.resolve(undefined) };
+    const before = draining.get(key);
+    // Even when all callers cancel during this wait, it is waited out: a later transfer then waits for this one.
+    const start = before ? settledOrAfter(before.promise, DRAIN_WAIT_MS) : Promise.resolve();
+    created.promise = start
+      .then(() => {
+        if (before) before.superseded = true;
+        return transferFile(
+          ctx,
+          job,
+          controller.signal,
+          (loaded) => {
+            if (loaded <= created.high) return;
+            created.high = loaded;
+            for (const l of created.listeners) l(loaded);
+          },
+          () => created.superseded,
+        );
+      })
+      .finally(() => {
+        if (live.get(key) === created) live.delete(key);
+      });
+    created.promise.catch(() => {}); // observed through the callers below
+    live.set(key, created);
+    flight = created;
   }
-  const flight = f;
-  flight.listeners.add(onLoaded);
-  if (flight.high > 0) onLoaded(flight.high);
+  const f = flight;
+  const cancelTransfer = (reason: Error) => {
+    f.controller.abort(reason);
+    if (live.get(key) !== f) return;
+    live.delete(key);
+    draining.set(key, f);
+    const gone = () => {
+      if (draining.get(key) === f) draining.delete(key);
+    };
+    f.promise.then(gone, gone);
+  };
+  f.listeners.add(onLoaded);
+  if (f.high > 0) onLoaded(f.high);
   return new Promise<string | undefined>((resolve, reject) => {
     const cleanup = () => {
-      flight.listeners.delete(onLoaded);
+      f.listeners.delete(onLoaded);
       signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = () => {
       cleanup();
-      if (flight.listeners.size === 0) flight.controller.abort(abortErrorFor(signal));
+      if (f.listeners.size === 0) cancelTransfer(abortErrorFor(signal));
       reject(abortErrorFor(signal));
     };
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    flight.promise.then(
+    f.promise.then(
       (v) => {
         cleanup();
         resolve(v);
@@ -431,4 +513,3 @@ export async function sharedTransfer(
     );
   });
 }
-
