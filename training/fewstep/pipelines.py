@@ -12,10 +12,11 @@ ICT_DEFAULT_STEPS = int(os.environ.get("FEWSTEP_ICT_STEPS", "2"))
 ICT_GUIDANCE = float(os.environ.get("FEWSTEP_ICT_GUIDANCE", "2.0"))
 # Pipelines whose shipped folder stays as it is (weights, text encoder, tokenizer): export, eval and parity skip
 # them and the report carries their earlier measured rows. The students stay frozen until a re-distillation from
-# the current teacher and text encoder beats them (see models/REPORT.md: the 2026-12-01 attempt did not).
+# the current teacher and text encoder beats them (models/REPORT.md): LCM was re-distilled afresh and ships;
+# progressive and Turbo still carry their earlier weights.
 FROZEN = {n for n in os.environ.get(
     "FEWSTEP_FROZEN", "fewstep-progressive-8,fewstep-progressive-4,fewstep-progressive-2,fewstep-progressive-1,"
-    "fewstep-lcm,fewstep-turbo").split(",") if n}
+    "fewstep-turbo").split(",") if n}
 
 
 # Training compute of each method, for the report's method comparison (1 CPU thread each). The frozen students'
@@ -25,7 +26,7 @@ METHOD_COMPUTE = {
     "fewstep-teacher": "12000 steps x 32 from scratch (three resumed runs) + 8520 x 32 of fine-tuning in 36 min",
     **{f"fewstep-progressive-{n}": "4 halvings (50 -> 8 -> 4 -> 2 -> 1) of 9 min each, 600-1044 steps x 32 per "
        "stage; needs the teacher" for n in (1, 2, 4, 8)},
-    "fewstep-lcm": "2701 steps x 32 in 34 min; needs the teacher",
+    "fewstep-lcm": "6000 steps x 32 in 33 min (fresh from the current teacher); needs the teacher",
     "fewstep-turbo": "2503 steps x 32 in 34 min; needs the teacher and a discriminator",
 }
 
