@@ -8,7 +8,7 @@ TEACHER_GUIDANCE = float(os.environ.get("FEWSTEP_TEACHER_GUIDANCE", "4.0"))
 LCM_GUIDANCE = float(os.environ.get("FEWSTEP_LCM_GUIDANCE", "4.0"))
 # iCT pipeline: the sampling defaults, chosen from its evaluated rows (models/REPORT.md).
 ICT_SIGMA_DATA = 1.0
-ICT_DEFAULT_STEPS = int(os.environ.get("FEWSTEP_ICT_STEPS", "2"))
+ICT_DEFAULT_STEPS = int(os.environ.get("FEWSTEP_ICT_STEPS", "4"))
 ICT_GUIDANCE = float(os.environ.get("FEWSTEP_ICT_GUIDANCE", "2.0"))
 # Pipelines whose shipped folder stays as it is (weights, text encoder, tokenizer): export, eval and parity skip
 # them and the report carries their earlier measured rows. The students stay frozen until a re-distillation from
