@@ -54,6 +54,11 @@ if (want('unit')) {
   if (!existsSync('fixtures/generated/tiny/model_index.json') && ensureTorch()) {
     step('fixtures', 'make', ['-s', '-C', 'training', 'fixtures']);
   }
+  // Stand-ins of the real exports (training/make_standins.py: numpy + onnx only, ~4 MB, a few seconds); the tests
+  // that load them (tests/sdxlTurbo.int.test.ts, ...) skip with a message when they are missing.
+  if (!existsSync('fixtures/generated/standins/index.json') && spawnSync(PY, ['-c', 'import onnx, numpy'], { stdio: 'ignore' }).status === 0) {
+    step('stand-ins', 'make', ['-s', '-C', 'training', 'standins']);
+  }
   step('unit + integration tests', 'npx', ['vitest', 'run']);
 }
 if (want('training')) {

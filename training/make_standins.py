@@ -383,13 +383,14 @@ def sdxl_turbo(out: Path) -> dict:
     }
     files = {**fast_tokenizer_files("tokenizer", "<|endoftext|>", False),
              **fast_tokenizer_files("tokenizer_2", "!", True)}
-    real = [{"path": "onnx/text_encoder_model_q4f16.onnx", "size": None, "approxSize": "118MB"},
+    # Exact sizes: a public web app's model list (search-index file 51903791962), agreeing with the demo's MiB labels.
+    real = [{"path": "onnx/text_encoder_model_q4f16.onnx", "size": 124433929, "approxSize": "118MB"},
             {"path": "onnx/text_encoder_model_qdq_q4f16.onnx", "size": None},
-            {"path": "onnx/text_encoder_2_model_q4f16.onnx", "size": None, "approxSize": "461MB"},
+            {"path": "onnx/text_encoder_2_model_q4f16.onnx", "size": 483677630, "approxSize": "461MB"},
             {"path": "onnx/text_encoder_2_model_qdq_q4f16.onnx", "size": None},
-            {"path": "onnx/unet_model_q4f16.onnx", "size": None, "approxSize": "1.83GB"},
+            {"path": "onnx/unet_model_q4f16.onnx", "size": 1965607674, "approxSize": "1.83GB"},
             {"path": "onnx/unet_model_qdq_q4f16.onnx", "size": None},
-            {"path": "onnx/vae_decoder_model_q4f16.onnx", "size": None, "approxSize": "93MB"},
+            {"path": "onnx/vae_decoder_model_q4f16.onnx", "size": 97617257, "approxSize": "93MB"},
             {"path": "onnx/vae_decoder_model_qdq_q4f16.onnx", "size": None},
             {"path": "onnx/concat_model_f16.onnx", "size": None, "approxSize": "1KB"},
             {"path": "onnx/latents_model_f16.onnx", "size": None, "approxSize": "1KB"},
@@ -402,11 +403,13 @@ def sdxl_turbo(out: Path) -> dict:
             {"path": "tokenizer_2/tokenizer_config.json", "size": 855, "note": "demo repo"}]
     return dict(id="sdxl-turbo", sources=["microsoft/webnn-developer-preview demos/sdxl-turbo/index.js @fedae01 (files, dtypes, dims, freeDimensionOverrides)",
                          "microsoft/webnn-developer-preview fetch_models.js (HF file list of webnn/sdxl-turbo)",
-                         "microsoft/webnn-developer-preview demos/sdxl-turbo/models/tokenizer{,_2}/ (tokenizer.json, tokenizer_config.json)"], catalogId=None, repo="webnn/sdxl-turbo", revision="main", models=models,
+                         "microsoft/webnn-developer-preview demos/sdxl-turbo/models/tokenizer{,_2}/ (tokenizer.json, tokenizer_config.json)",
+                         "exact sizes of the four q4f16 graphs: a public web app's model list (search-index file 51903791962)"], catalogId="sdxl-turbo", repo="webnn/sdxl-turbo", revision="main", models=models,
                 files=files, real=real, padTokenId={"tokenizer": EOS_ID, "tokenizer_2": 0}, tokenizerStandin=None,
                 confidence={"fileList": "high for the 4 main graphs + helpers (fetch_models.js, demo index.js); "
                             "qdq variants, helper graphs and the safety checker are not in the stand-in",
-                            "sizes": "approximate (demo labels)", "ioNames": "high (demo feeds/fetches)",
+                            "sizes": "exact for the four q4f16 graphs (one public list, agreeing with the demo's "
+                            "MiB labels); others unknown", "ioNames": "high (demo feeds/fetches)",
                             "dtypes": "high (float16 I/O, int32 ids for encoder 1, int64 for encoder 2, "
                             "float16 timestep [1])", "dimNames": "high for the UNet and text encoders "
                             "(freeDimensionOverrides); output dims guessed",
@@ -429,6 +432,40 @@ def xenova_clip(out: Path) -> dict:
 
 
 STANDINS = [sd_turbo, lcm_dreamshaper, sd21_base, sd15_diffusers_script, optimum_sd_turbo, sdxl_turbo, xenova_clip]
+
+GIB = 1 << 30
+LARGE_OUT = HERE.parent / "fixtures" / "generated" / "standins-large"
+
+
+def sd_turbo_large(out: Path, gib: float, precision: str = "fp16") -> dict:
+    """The sd-turbo stand-in with a UNet as heavy as a real one: at least `gib` GiB of weights (a chain of
+    1024x1024 MatMul blocks, graphs.unet(bulk_bytes=...)) kept in unet/model.onnx_data, for the load-memory bench
+    (bench/memory.mjs, issue 12 item 6). precision "fp16" (as the real export: fp16 weights, fp32 I/O through Casts;
+    id sd-turbo-large) or "fp32" (id sd-turbo-large-fp32: weights onnxruntime's WASM kernels use as they are, which
+    separates the loader's own memory from the fp16 -> fp32 conversion onnxruntime does for WASM).
+    Not a catalog mimic: the real SD-Turbo UNet is one ~1.73 GB file."""
+    spec = sd_turbo(out)
+    spec["models"]["unet/model.onnx"] = (G.unet(
+        precision="fp16-keepio" if precision == "fp16" else "fp32", opset=14,
+        sample_dims=["batch_size", "num_channels", "height", "width"],
+        timestep_dtype=G.I64, timestep_dims=["steps"], ehs_dims=["batch_size", "sequence_length", 1024],
+        out_dims=["batch_size", "num_channels", "height", "width"], seed=12, producer=PRODUCER,
+        bulk_bytes=int(gib * GIB)), "model.onnx_data")
+    spec["id"] = "sd-turbo-large" if precision == "fp16" else "sd-turbo-large-fp32"
+    # A complete diffusers folder (the sd-turbo repo has no model_index.json, scheduler config or tokenizer; the
+    # catalog supplies them), so the bench and the CLI can load it as a plain local folder.
+    index = {"_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": "0.30.0",
+             "scheduler": ["diffusers", "EulerDiscreteScheduler"], "text_encoder": ["diffusers", "OnnxRuntimeModel"],
+             "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "OnnxRuntimeModel"],
+             "vae_decoder": ["diffusers", "OnnxRuntimeModel"]}
+    sched = {"_class_name": "EulerDiscreteScheduler", "_diffusers_version": "0.30.0", **SCALED_LINEAR,
+             "prediction_type": "epsilon", "timestep_spacing": "trailing"}
+    spec["files"] = {"model_index.json": jdump(index), "scheduler/scheduler_config.json": jdump(sched),
+                     **fast_tokenizer_files("tokenizer", "!", False)}
+    spec["note"] = (f"Memory-bench variant of sd-turbo: the UNet carries >= {gib:g} GiB of random {precision} weights in "
+                    "unet/model.onnx_data (a real SD-Turbo UNet is one ~1.73 GB file; the sidecar exercises the "
+                    "external-data path). Interface as the sd-turbo stand-in.")
+    return spec
 
 
 # ------------------------------------------------------------------------------------------------------ writing
@@ -477,9 +514,25 @@ def write_standin(spec: dict, root: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=HERE.parent / "fixtures" / "generated" / "standins")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="output folder (default fixtures/generated/standins; with --large-unet-gib, standins-large)")
     ap.add_argument("--only", nargs="*", help="stand-in ids to build (default: all)")
+    ap.add_argument("--large-unet-gib", type=float, default=None, metavar="GIB",
+                    help="instead of the catalog stand-ins, build only sd-turbo-large: the sd-turbo stand-in with at "
+                         f"least GIB GiB of fp16 UNet weights in unet/model.onnx_data (default --out {LARGE_OUT})")
+    ap.add_argument("--large-precision", choices=["fp16", "fp32"], default="fp16",
+                    help="weight precision of that UNet; fp32 builds sd-turbo-large-fp32 (default fp16)")
     args = ap.parse_args()
+    if args.large_unet_gib is not None:
+        if not args.large_unet_gib > 0:
+            ap.error("--large-unet-gib needs a positive size in GiB, e.g. 1")
+        out = args.out or LARGE_OUT
+        out.mkdir(parents=True, exist_ok=True)
+        m = write_standin(sd_turbo_large(out, args.large_unet_gib, args.large_precision), out)
+        size = sum(f["size"] for f in m["standinFiles"])
+        print(f"{m['id']:32s} {len(m['standinFiles']):3d} files {size / GIB:6.3f} GiB in {out}")
+        return
+    args.out = args.out or HERE.parent / "fixtures" / "generated" / "standins"
     args.out.mkdir(parents=True, exist_ok=True)
     _, _, checkable = V.build()
     index = []

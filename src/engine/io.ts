@@ -17,6 +17,14 @@ export const IO_NAMES = {
     inputIds: ['input_ids'],
     attentionMask: ['attention_mask'],
     output: 'last_hidden_state',
+    /**
+     * SDXL: per-layer hidden states `hidden_states.<i>` (Optimum's CLIPTextOnnxConfig / CLIPTextWithProjectionOnnxConfig
+     * with output_hidden_states: i = 0 (embeddings) .. num_hidden_layers; the WebNN export keeps only the penultimate
+     * one, `hidden_states.11` of CLIP ViT-L and `hidden_states.31` of OpenCLIP bigG). pipeline/sdxl.ts picks one.
+     */
+    hiddenStatePrefix: 'hidden_states.',
+    /** SDXL: text_encoder_2's pooled, projected output (CLIPTextModelWithProjection.text_embeds) [B, 1280]. */
+    projected: ['text_embeds'],
   },
   unet: {
     sample: ['sample'],
@@ -24,6 +32,10 @@ export const IO_NAMES = {
     encoderHiddenStates: ['encoder_hidden_states'],
     /** LCM's guidance-scale embedding. */
     timestepCond: ['timestep_cond', 'w_embedding'],
+    /** SDXL's added_cond_kwargs["text_embeds"]: the pooled prompt embedding [B, 1280]. */
+    textEmbeds: ['text_embeds'],
+    /** SDXL's added_cond_kwargs["time_ids"]: (original_size, crops_coords_top_left, target_size) [B, 6]. */
+    timeIds: ['time_ids'],
     output: 'out_sample',
   },
   vae: {

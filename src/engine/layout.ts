@@ -8,7 +8,15 @@
  *   text_encoder/model.onnx (+config.json)
  *   unet/model.onnx (+config.json, model.onnx_data for > 2 GB exports)
  *   vae_decoder/model.onnx (+config.json)
+ * SDXL (pipeline kind 'sdxl') adds
+ *   text_encoder_2/model.onnx (+config.json)   OpenCLIP bigG with projection
+ *   tokenizer_2/tokenizer.json, tokenizer_config.json  (optional here: derived from tokenizer/ with pad "!")
+ *
+ * Exports in another file layout (the WebNN team's `onnx/unet_model_q4f16.onnx`, ...) name their graphs in
+ * model_index.json under "fewstep": {"components": {"unet": "onnx/unet_model_q4f16.onnx", ...}};
+ * {@link componentFilesFromList} reads that layout from a file list (the catalog overlay uses it).
  */
+import { isSafeRelPath } from './catalog/schema';
 import { samplerClassFor } from '../schedulers';
 import { EngineError } from './errors';
 
@@ -23,6 +31,10 @@ export const LAYOUT_FILES = {
   unetConfig: 'unet/config.json',
   vaeDecoder: 'vae_decoder/model.onnx',
   vaeDecoderConfig: 'vae_decoder/config.json',
+  textEncoder2: 'text_encoder_2/model.onnx',
+  textEncoder2Config: 'text_encoder_2/config.json',
+  tokenizer2: 'tokenizer_2/tokenizer.json',
+  tokenizer2Config: 'tokenizer_2/tokenizer_config.json',
 } as const;
 
 export type OnnxComponent = 'textEncoder' | 'unet' | 'vaeDecoder';
@@ -48,7 +60,40 @@ export interface ModelLayout {
   /** LCM-distilled UNets take timestep_cond [B, timeCondProjDim]; null otherwise. */
   timeCondProjDim: number | null;
   defaults: PipelineDefaults;
+  /** Which pipeline this is ({@link pipelineKindOf}): decides the text encoders and the UNet's extra inputs. */
+  kind: PipelineKind;
+  /** Where each ONNX graph lives (`<component>/model.onnx`, or what model_index.json's fewstep.components says). */
+  components: ComponentFiles;
+  /** text_encoder_2/config.json (SDXL), {} when absent. */
+  textEncoder2Config: Record<string, unknown>;
+  /**
+   * model_index.json's `force_zeros_for_empty_prompt` (diffusers' StableDiffusionXLPipeline, default true): under
+   * CFG an empty negative prompt means all-zero negative embeddings instead of the encoded "".
+   */
+  forceZerosForEmptyPrompt: boolean;
 }
+
+/**
+ * The pipeline kinds the engine runs:
+ *  - 'sd': StableDiffusionPipeline / OnnxStableDiffusionPipeline / LatentConsistencyModelPipeline (SD 1.x, 2.x,
+ *    SD-Turbo, LCM): one CLIP text encoder's last_hidden_state as encoder_hidden_states.
+ *  - 'sdxl': StableDiffusionXLPipeline / ORTStableDiffusionXLPipeline (SDXL, SDXL-Turbo): two text encoders whose
+ *    penultimate hidden states are concatenated (768 + 1280 = 2048 channels), text_encoder_2's pooled projection as
+ *    the UNet's `text_embeds` and the micro-conditioning `time_ids` (diffusers pipeline_stable_diffusion_xl.py).
+ */
+export type PipelineKind = 'sd' | 'sdxl';
+
+/** Paths of a pipeline's ONNX graphs inside its folder; `textEncoder2` only for SDXL. */
+export interface ComponentFiles {
+  textEncoder: string;
+  textEncoder2: string | null;
+  unet: string;
+  vaeDecoder: string;
+}
+
+/** diffusers component name -> key of {@link ComponentFiles}. */
+const COMPONENT_KEYS = { text_encoder: 'textEncoder', text_encoder_2: 'textEncoder2', unet: 'unet', vae_decoder: 'vaeDecoder' } as const;
+type DiffusersComponent = keyof typeof COMPONENT_KEYS;
 
 type Json = Record<string, unknown>;
 
@@ -70,22 +115,107 @@ function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
-/** Check model_index.json names the components we need. */
+/** SDXL pipeline classes: diffusers' StableDiffusionXLPipeline, Optimum's ORTStableDiffusionXLPipeline, Onnx... */
+const SDXL_CLASS = /^(ORT|Onnx)?StableDiffusionXL(Img2Img|Inpaint)?Pipeline$/;
+
+/**
+ * The pipeline kind a model_index.json describes: 'sdxl' for an SDXL pipeline class (StableDiffusionXLPipeline,
+ * ORTStableDiffusionXLPipeline, OnnxStableDiffusionXLPipeline) or an index that lists text_encoder_2 next to a
+ * unet; 'sd' otherwise (StableDiffusionPipeline, OnnxStableDiffusionPipeline, LatentConsistencyModelPipeline, ...).
+ * The UNet's inputs are checked against the kind when the sessions exist (pipeline/bindings.ts).
+ * @throws EngineError MODEL_LAYOUT_INVALID for the SDXL refiner (no text_encoder, aesthetic-score time_ids)
+ */
+export function pipelineKindOf(index: Json): PipelineKind {
+  const cls = typeof index._class_name === 'string' ? index._class_name : '';
+  const listed = (k: string): boolean => Array.isArray(index[k]) ? (index[k] as unknown[])[0] !== null : k in index;
+  const sdxl = SDXL_CLASS.test(cls) || (listed('text_encoder_2') && listed('unet'));
+  if (!sdxl) return 'sd';
+  if (index.requires_aesthetics_score === true || (listed('text_encoder_2') && !listed('text_encoder'))) {
+    throw new EngineError(
+      'MODEL_LAYOUT_INVALID',
+      `${LAYOUT_FILES.modelIndex} describes an SDXL refiner (${cls || 'no _class_name'}: ${index.requires_aesthetics_score === true ? 'requires_aesthetics_score' : 'no text_encoder'}), an image-to-image stage; this app runs text-to-image pipelines (SD 1.x/2.x, SD-Turbo, LCM, SDXL, SDXL-Turbo).`,
+      LAYOUT_FILES.modelIndex,
+    );
+  }
+  return 'sdxl';
+}
+
+/** Check model_index.json names the components we need (SDXL: text_encoder_2 too). */
 export function validateModelIndex(index: Json): void {
   const path = LAYOUT_FILES.modelIndex;
   if (typeof index._class_name !== 'string') {
     throw new EngineError('MODEL_LAYOUT_INVALID', `${path} has no "_class_name"; is this a diffusers pipeline folder?`, path);
   }
-  const missing = ['scheduler', 'text_encoder', 'tokenizer', 'unet'].filter((k) => !(k in index));
+  const kind = pipelineKindOf(index);
+  const needed = ['scheduler', 'text_encoder', 'tokenizer', 'unet', ...(kind === 'sdxl' ? ['text_encoder_2'] : [])];
+  const missing = needed.filter((k) => !(k in index));
   if (!('vae_decoder' in index) && !('vae' in index)) missing.push('vae_decoder');
   if (missing.length > 0) {
     throw new EngineError(
       'MODEL_LAYOUT_INVALID',
       `${path} does not list the component(s) ${missing.join(', ')}. A text-to-image ONNX pipeline needs ` +
-        'scheduler, tokenizer, text_encoder, unet and vae_decoder.',
+        `scheduler, tokenizer, text_encoder, unet and vae_decoder${kind === 'sdxl' ? `; an SDXL pipeline (${String(index._class_name)}) also text_encoder_2` : ''}.`,
       path,
     );
   }
+}
+
+/**
+ * Where the ONNX graphs live: `<component>/model.onnx` (diffusers / Optimum layout), or the paths model_index.json
+ * gives under "fewstep": {"components": {"unet": "onnx/unet_model_q4f16.onnx", ...}} (relative, `/`-separated).
+ * @throws EngineError MODEL_LAYOUT_INVALID naming model_index.json for a bad path or an unknown component
+ */
+export function componentFilesOf(index: Json, kind: PipelineKind = pipelineKindOf(index)): ComponentFiles {
+  const path = LAYOUT_FILES.modelIndex;
+  const out: ComponentFiles = {
+    textEncoder: LAYOUT_FILES.textEncoder,
+    textEncoder2: kind === 'sdxl' ? LAYOUT_FILES.textEncoder2 : null,
+    unet: LAYOUT_FILES.unet,
+    vaeDecoder: LAYOUT_FILES.vaeDecoder,
+  };
+  const given = ((index.fewstep ?? {}) as Json).components;
+  if (given === undefined) return out;
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+    throw new EngineError('MODEL_LAYOUT_INVALID', `${path}: fewstep.components must map component names to file paths, e.g. {"unet": "onnx/unet_model_q4f16.onnx"}.`, path);
+  }
+  for (const [name, file] of Object.entries(given as Json)) {
+    const key = COMPONENT_KEYS[name as DiffusersComponent];
+    if (!key) {
+      throw new EngineError('MODEL_LAYOUT_INVALID', `${path}: fewstep.components.${name} is not a component this app loads (${Object.keys(COMPONENT_KEYS).join(', ')}).`, path);
+    }
+    if (typeof file !== 'string' || !isSafeRelPath(file) || !file.endsWith('.onnx')) {
+      throw new EngineError('MODEL_LAYOUT_INVALID', `${path}: fewstep.components.${name} must be a relative path to an .onnx file, got ${JSON.stringify(file)}.`, path);
+    }
+    if (key === 'textEncoder2' && kind !== 'sdxl') continue;
+    out[key] = file;
+  }
+  return out;
+}
+
+/** The graphs in session order: text_encoder, unet, vae_decoder, then text_encoder_2 (SDXL). */
+export function onnxFilesOf(c: ComponentFiles): string[] {
+  return [c.textEncoder, c.unet, c.vaeDecoder, ...(c.textEncoder2 ? [c.textEncoder2] : [])];
+}
+
+/**
+ * The graphs of an export from its file list, for exports without a model_index.json: the diffusers layout
+ * (`text_encoder/model.onnx`, ...) or the flat `onnx/<component>_model[_<variant>].onnx` layout of the WebNN
+ * developer preview's exports (webnn/sdxl-turbo: `onnx/text_encoder_model_q4f16.onnx`,
+ * `onnx/text_encoder_2_model_q4f16.onnx`, `onnx/unet_model_q4f16.onnx`, `onnx/vae_decoder_model_q4f16.onnx`).
+ * The first listed file wins when a component has several variants. Returns the diffusers component names found
+ * (`text_encoder_2` only when such a graph is listed) and their paths.
+ */
+export function componentFilesFromList(paths: readonly string[]): Partial<Record<DiffusersComponent, string>> {
+  const out: Partial<Record<DiffusersComponent, string>> = {};
+  const names = Object.keys(COMPONENT_KEYS) as DiffusersComponent[];
+  for (const p of paths) {
+    for (const name of names) {
+      if (out[name]) continue;
+      // `text_encoder_model...` must not claim `text_encoder_2_model...`: the name is followed by "_model".
+      if (p === `${name}/model.onnx` || new RegExp(`^onnx/${name}_model(_[A-Za-z0-9_]+)?\\.onnx$`).test(p)) out[name] = p;
+    }
+  }
+  return out;
 }
 
 /**
@@ -116,8 +246,11 @@ export function buildLayout(parts: {
   unetConfig: Json | null;
   vaeConfig: Json | null;
   textEncoderConfig: Json | null;
+  /** text_encoder_2/config.json (SDXL), when present. */
+  textEncoder2Config?: Json | null;
 }): ModelLayout {
   validateModelIndex(parts.modelIndex);
+  const kind = pipelineKindOf(parts.modelIndex);
   if (typeof parts.schedulerConfig._class_name !== 'string') {
     throw new EngineError(
       'MODEL_LAYOUT_INVALID',
@@ -145,5 +278,9 @@ export function buildLayout(parts: {
     scalingFactor,
     timeCondProjDim: tcd !== null && tcd > 0 ? tcd : null,
     defaults: parseDefaults(parts.modelIndex, parts.schedulerConfig),
+    kind,
+    components: componentFilesOf(parts.modelIndex, kind),
+    textEncoder2Config: parts.textEncoder2Config ?? {},
+    forceZerosForEmptyPrompt: parts.modelIndex.force_zeros_for_empty_prompt !== false,
   };
 }

@@ -243,7 +243,54 @@ export class SessionHandle {
   }
 }
 
-/** Create a session on the given provider. ONNX protobuf errors become MODEL_FILE_CORRUPT naming the file. */
+/**
+ * Graphs whose files (graph + sidecars) reach this many bytes get {@link largeGraphOptions}: every SD-class UNet and
+ * text encoder (246 MB to 1.7 GB) and fp32 VAE decoders (~200 MB); not the shipped fewstep models (a few MB), whose
+ * WASM speed gains from prepacked GEMM weights at no memory cost worth having.
+ */
+export const LARGE_GRAPH_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Session options for large graphs (issue 12, memory): the memory-saving settings the official onnxruntime-web
+ * SD-Turbo example sets for its sessions (microsoft/onnxruntime-inference-examples js/sd-turbo/index.js), each
+ * documented by onnxruntime (`onnxruntime_session_options_config_keys.h`, the SessionOptions fields):
+ * - `enableCpuMemArena: false`, `enableMemPattern: false`: no BFC arena (it keeps freed blocks and grows in
+ *   power-of-two regions) and no pre-planned activation block. onnxruntime-web 1.30 already passes false for both
+ *   when they are unset (`!!options.enableCpuMemArena` in its wasm session-options) and forces mem-pattern off on
+ *   WebGPU; they are set here, as in the example, so that a changed default cannot bring them back.
+ * - `session.disable_prepacking = 1`: no second, prepacked copy of the GEMM/Conv weights made at load.
+ * - `session.use_device_allocator_for_initializers = 1`: weights are allocated with plain malloc ("the memory
+ *   allocation is made using malloc/new"), not carved out of the arena.
+ * Measured (bench/memory.mjs' stand-in UNet alone, 1 GiB of fp16 weights, WASM in Node): the WASM heap after the
+ * load is 3.35x the weight bytes with onnxruntime's defaults and 2.70x with these, the peak during the load 4.35x
+ * and 3.70x (with the 1 GiB sidecar still in JS memory while the session is made).
+ *
+ * Not set, on purpose:
+ * - `optimization.disable_specified_optimizers = ConstantFolding;FuseFp16InitializerToFp32NodeTransformer`. The
+ *   WASM kernels compute in fp32, so onnxruntime makes an fp32 copy of every fp16 weight at load (those two passes:
+ *   an export's own Cast, or the one its InsertCastTransformer adds), 2x the fp16 bytes. With both passes off the
+ *   heap after the load was 1.0x, but every run then casts all weights again: the stand-in UNet's run went from
+ *   2.2 s to 145 s, and its first run grew the heap (which never shrinks) to 3.0x. The fp32 copy is needed either
+ *   way; made once at load it costs least.
+ * - `session.use_ort_model_bytes_for_initializers`: ORT-format models only (these are ONNX protobufs).
+ * - `freeDimensionOverrides`: speed, not memory, and the symbolic dim names differ between exports.
+ * - `preferredOutputLocation`: already 'gpu-buffer' on WebGPU (the session-options hook's default), for speed.
+ */
+export function largeGraphOptions(): ort.InferenceSession.SessionOptions {
+  return {
+    enableCpuMemArena: false,
+    enableMemPattern: false,
+    extra: { session: { disable_prepacking: '1', use_device_allocator_for_initializers: '1' } },
+  };
+}
+
+/**
+ * Create a session on the given provider. ONNX protobuf errors become MODEL_FILE_CORRUPT naming the file.
+ *
+ * onnxruntime-web copies `bytes` and each `externalData[i].data` into its own memory while the session is made (WASM
+ * heap, or GPU buffers for WebGPU weights) and keeps no reference to them afterwards: the caller may drop its own.
+ * Graphs of {@link LARGE_GRAPH_BYTES} or more get {@link largeGraphOptions}; the session-options hook has the last word.
+ */
 export async function createSession(
   bytes: ArrayBuffer,
   file: string,
@@ -251,11 +298,13 @@ export async function createSession(
   /** Weights stored outside the protobuf (`model.onnx_data`); `path` is the name the graph refers to. */
   externalData?: Array<{ path: string; data: Uint8Array }>,
 ): Promise<SessionHandle> {
+  const weightBytes = bytes.byteLength + (externalData ?? []).reduce((n, e) => n + e.data.byteLength, 0);
   const options: ort.InferenceSession.SessionOptions = sessionOptionsHook(file, provider, {
     executionProviders: provider === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'],
     graphOptimizationLevel: 'all',
     // 3 = errors only: ORT's node-placement warnings are expected (shape ops run on CPU) and would flood the console.
     logSeverityLevel: 3,
+    ...(weightBytes >= LARGE_GRAPH_BYTES ? largeGraphOptions() : {}),
     ...(externalData?.length ? { externalData } : {}),
   });
   try {

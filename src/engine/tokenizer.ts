@@ -23,15 +23,19 @@ export class PromptTokenizer {
     readonly padId: number,
   ) {}
 
-  static fromJson(tokenizerJson: Json, tokenizerConfig: Json, maxLengthHint?: number | null): PromptTokenizer {
+  /**
+   * @param file the tokenizer.json path errors name (`tokenizer/tokenizer.json`; SDXL's second one
+   *   `tokenizer_2/tokenizer.json`)
+   */
+  static fromJson(tokenizerJson: Json, tokenizerConfig: Json, maxLengthHint?: number | null, file = 'tokenizer/tokenizer.json'): PromptTokenizer {
     let tok: Tokenizer;
     try {
       tok = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (e) {
       throw new EngineError(
         'MODEL_FILE_CORRUPT',
-        `tokenizer/tokenizer.json could not be loaded: ${(e as Error).message}. Supported models: BPE, WordPiece, Unigram.`,
-        'tokenizer/tokenizer.json',
+        `${file} could not be loaded: ${(e as Error).message}. Supported models: BPE, WordPiece, Unigram.`,
+        file,
       );
     }
     const idOf = (key: string): number | null => {
@@ -70,4 +74,35 @@ export class PromptTokenizer {
     const n = this.tok.encode(text, { add_special_tokens: false }).ids.length;
     return { tokens: n, truncated: n > this.maxLength - 2 };
   }
+}
+
+/**
+ * SDXL's second tokenizer (`tokenizer_2`, the one text_encoder_2 reads) made from the first one's files, for exports
+ * that ship one tokenizer or none (webnn/sdxl-turbo's Hugging Face repo has none; the catalog fetches
+ * Xenova/clip-vit-base-patch16's tokenizer.json into tokenizer/). Both SDXL tokenizers share the CLIP BPE vocabulary
+ * (49408 tokens); tokenizer_2 pads with "!" (id 0) instead of <|endoftext|> and registers "!" as an added special
+ * token: stabilityai/sdxl-turbo's tokenizer_2/special_tokens_map.json has pad_token "!", and the WebNN demo's
+ * tokenizer_2/tokenizer.json (2,224,281 bytes) is its tokenizer/tokenizer.json (2,224,108 bytes) plus the added token
+ * {id 0, "!", special, normalized false} (microsoft/webnn-developer-preview demos/sdxl-turbo/models @ fedae01).
+ *
+ * @param tokenizerJson tokenizer/tokenizer.json (not modified)
+ * @param tokenizerConfig tokenizer/tokenizer_config.json (not modified)
+ * @returns the tokenizer.json and tokenizer_config.json of tokenizer_2
+ * @throws EngineError MODEL_LAYOUT_INVALID naming tokenizer/tokenizer.json when "!" is not id 0 (not a CLIP vocabulary)
+ */
+export function sdxlSecondTokenizerFiles(tokenizerJson: Json, tokenizerConfig: Json): { tokenizerJson: Json; tokenizerConfig: Json } {
+  const vocab = (tokenizerJson.model as Json | undefined)?.vocab as Json | undefined;
+  if (!vocab || typeof vocab !== 'object' || Array.isArray(vocab) || vocab['!'] !== 0) {
+    throw new EngineError(
+      'MODEL_LAYOUT_INVALID',
+      'tokenizer/tokenizer.json is not a CLIP BPE vocabulary with "!" as id 0, so SDXL\'s second tokenizer (pad "!") cannot be made from it; add tokenizer_2/tokenizer.json and tokenizer_2/tokenizer_config.json.',
+      'tokenizer/tokenizer.json',
+    );
+  }
+  const added = Array.isArray(tokenizerJson.added_tokens) ? (tokenizerJson.added_tokens as Json[]) : [];
+  const bang = { id: 0, content: '!', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+  return {
+    tokenizerJson: { ...tokenizerJson, added_tokens: [bang, ...added.filter((t) => t.id !== 0)] },
+    tokenizerConfig: { ...tokenizerConfig, pad_token: '!' },
+  };
 }

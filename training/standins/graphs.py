@@ -132,9 +132,14 @@ def text_encoder(*, precision: str, opset: int, ids_dtype: int, batch: Dim, seq:
 
 def unet(*, precision: str, opset: int, sample_dims: Sequence[Dim], timestep_dtype: int,
          timestep_dims: Sequence[Dim], ehs_dims: Sequence[Dim], out_dims: Sequence[Dim],
-         extra: Sequence[tuple[str, Sequence[Dim], int, float]] = (), seed: int, producer: str) -> onnx.ModelProto:
+         extra: Sequence[tuple[str, Sequence[Dim], int, float]] = (), seed: int, producer: str,
+         bulk_bytes: int = 0) -> onnx.ModelProto:
     """sample, timestep, encoder_hidden_states (+ extra conditioning inputs) -> out_sample.
-    extra: (name, dims, width, input scale), e.g. timestep_cond [B,256], text_embeds [B,1280], time_ids [B,6]."""
+    extra: (name, dims, width, input scale), e.g. timestep_cond [B,256], text_embeds [B,1280], time_ids [B,6].
+    bulk_bytes: add at least this many bytes of weights (in the export's weight precision) as a chain of
+    [hidden, hidden] MatMul blocks on the pooled prompt (h = h + 0.01 * tanh(h @ W_i)), so that a stand-in can be
+    as large as a real UNet (the memory bench, `make_standins.py --large-unet-gib`) while its output still depends
+    on every weight. 0 (the default) leaves the graph exactly as before (same weights, same bytes)."""
     b = Builder("unet_standin", precision, seed)
     hidden = int(ehs_dims[2])
     x = b.graph_input("sample", b.io_float, sample_dims)
@@ -145,6 +150,12 @@ def unet(*, precision: str, opset: int, sample_dims: Sequence[Dim], timestep_dty
     acc = b.op("Conv", [x, conv_w], kernel_shape=[1, 1])
     # prompt: mean over the sequence, projected to 4 channels, broadcast over H, W
     pooled = b.op("ReduceMean", [ehs], axes=[1], keepdims=0)
+    if bulk_bytes > 0:
+        per_block = hidden * hidden * (4 if precision == "fp32" else 2)
+        step = b.const("bulk_step", np.array([0.01], np.float32))
+        for i in range(-(-bulk_bytes // per_block)):
+            w = b.weight(f"mid_block.bulk.{i}.weight", [hidden, hidden], 1.0 / np.sqrt(hidden))
+            pooled = b.op("Add", [pooled, b.op("Mul", [b.op("Tanh", [b.op("MatMul", [pooled, w])]), step])])
     ctx = b.op("MatMul", [pooled, b.weight("down_blocks.0.attentions.0.proj.weight", [hidden, 4], 4.0 / np.sqrt(hidden))])
     acc = b.op("Add", [acc, b.op("Unsqueeze", [ctx, axes23])])
     # timestep: any rank (scalar, [1], [batch]) -> [N,1,1,1]

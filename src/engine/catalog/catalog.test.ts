@@ -8,6 +8,9 @@ import { encodePath, hfResolveUrl, resolveFileUrl } from './urls';
 import { getCatalogEntry, validateCatalog } from './validate';
 
 const catalogJson = JSON.parse(readFileSync(new URL('../../../models/catalog.json', import.meta.url), 'utf8'));
+/** Positions of the entries the error tests edit (the shipped list grows; the tests must not depend on it). */
+const SD_TURBO = (catalogJson.models as Array<{ id: string }>).findIndex((m) => m.id === 'sd-turbo');
+const LCM_DS = (catalogJson.models as Array<{ id: string }>).findIndex((m) => m.id === 'lcm-dreamshaper-v7');
 
 function clone<T>(v: T): T {
   return structuredClone(v);
@@ -26,12 +29,12 @@ function issuesOf(json: unknown): string[] {
 describe('models/catalog.json', () => {
   const catalog = validateCatalog(catalogJson);
 
-  it('validates and lists the 7 shipped pipelines and the 3 remote models', () => {
+  it('validates and lists the 9 shipped pipelines and the 4 remote models', () => {
     expect(catalog.models.filter((m) => m.kind === 'shipped').map((m) => m.id)).toEqual([
       'fewstep-teacher', 'fewstep-progressive-8', 'fewstep-progressive-4', 'fewstep-progressive-2',
-      'fewstep-progressive-1', 'fewstep-lcm', 'fewstep-turbo',
+      'fewstep-progressive-1', 'fewstep-lcm', 'fewstep-turbo', 'fewstep-direct', 'fewstep-ict',
     ]);
-    expect(catalog.models.filter((m) => m.kind === 'remote').map((m) => m.id)).toEqual(['sd-turbo', 'lcm-dreamshaper-v7', 'sd-2-1-base']);
+    expect(catalog.models.filter((m) => m.kind === 'remote').map((m) => m.id)).toEqual(['sd-turbo', 'lcm-dreamshaper-v7', 'sd-2-1-base', 'sdxl-turbo']);
   });
 
   it('points remote entries at the public repos with the right files and sampler settings', () => {
@@ -124,43 +127,43 @@ describe('validateCatalog errors', () => {
     const c = base();
     c.models[0].kind = 'local';
     c.models[1].sampler.steps = 0;
-    c.models[7].precision = 'int8';
+    c.models[SD_TURBO].precision = 'int8';
     const issues = issuesOf(c);
     expect(issues).toContain('models[0].kind: received "local", expected one of: shipped, remote');
     expect(issues).toContain('models[1].sampler.steps: received 0, expected an integer >= 1 <= 1000');
-    expect(issues).toContain('models[7].precision: received "int8", expected one of: fp32, fp16');
+    expect(issues).toContain(`models[${SD_TURBO}].precision: received "int8", expected one of: fp32, fp16`);
   });
 
   it('checks steps against stepRange and guidance against guidanceRange', () => {
     const c = base();
-    c.models[7].sampler.steps = 9; // sd-turbo: 1..4
-    c.models[7].sampler.guidanceScale = 5; // [0, 0]
+    c.models[SD_TURBO].sampler.steps = 9; // sd-turbo: 1..4
+    c.models[SD_TURBO].sampler.guidanceScale = 5; // [0, 0]
     const issues = issuesOf(c);
-    expect(issues).toContain('models[7].sampler.steps: received 9, expected a value inside stepRange [1, 4]');
-    expect(issues).toContain('models[7].sampler.guidanceScale: received 5, expected a value inside guidanceRange [0, 0]');
+    expect(issues).toContain(`models[${SD_TURBO}].sampler.steps: received 9, expected a value inside stepRange [1, 4]`);
+    expect(issues).toContain(`models[${SD_TURBO}].sampler.guidanceScale: received 5, expected a value inside guidanceRange [0, 0]`);
   });
 
   it('rejects unsafe file paths, duplicate paths, bad sizes and bad hashes', () => {
     const c = base();
-    c.models[7].files[0].path = '../secret';
-    c.models[7].files[1].path = 'vae_decoder/model.onnx';
-    c.models[7].files[2].size = -1;
-    c.models[7].files[2].sha256 = 'ABC';
+    c.models[SD_TURBO].files[0].path = '../secret';
+    c.models[SD_TURBO].files[1].path = 'vae_decoder/model.onnx';
+    c.models[SD_TURBO].files[2].size = -1;
+    c.models[SD_TURBO].files[2].sha256 = 'ABC';
     const issues = issuesOf(c).join('\n');
-    expect(issues).toMatch(/models\[7\]\.files\[0\]\.path: received "\.\.\/secret", expected a relative path/);
-    expect(issues).toMatch(/models\[7\]\.files\[2\]\.path: received "vae_decoder\/model.onnx", expected a path not listed twice/);
-    expect(issues).toMatch(/models\[7\]\.files\[2\]\.size: received -1, expected an integer >= 0/);
-    expect(issues).toMatch(/models\[7\]\.files\[2\]\.sha256: received "ABC", expected 64 lower-case hex characters/);
+    expect(issues).toMatch(new RegExp(`models\\[${SD_TURBO}\\]\\.files\\[0\\]\\.path: received "\\.\\./secret", expected a relative path`));
+    expect(issues).toMatch(new RegExp(`models\\[${SD_TURBO}\\]\\.files\\[2\\]\\.path: received "vae_decoder/model.onnx", expected a path not listed twice`));
+    expect(issues).toMatch(new RegExp(`models\\[${SD_TURBO}\\]\\.files\\[2\\]\\.size: received -1, expected an integer >= 0`));
+    expect(issues).toMatch(new RegExp(`models\\[${SD_TURBO}\\]\\.files\\[2\\]\\.sha256: received "ABC", expected 64 lower-case hex characters`));
   });
 
   it('requires shader-f16 for fp16 weights, a latent 8x smaller than the image, and matching source kinds', () => {
     const c = base();
-    c.models[8].requiredFeatures = [];
-    c.models[8].latentSize.width = 64; // resolution 768
+    c.models[LCM_DS].requiredFeatures = [];
+    c.models[LCM_DS].latentSize.width = 64; // resolution 768
     c.models[0].source = { type: 'hf', repo: 'a/b', revision: 'main' };
     const issues = issuesOf(c).join('\n');
-    expect(issues).toMatch(/models\[8\]\.requiredFeatures: received \[\], expected to include "shader-f16" because precision is "fp16"/);
-    expect(issues).toMatch(/models\[8\]\.latentSize: .* expected 8x smaller than resolution 768x768/);
+    expect(issues).toMatch(new RegExp(`models\\[${LCM_DS}\\]\\.requiredFeatures: received \\[\\], expected to include "shader-f16" because precision is "fp16"`));
+    expect(issues).toMatch(new RegExp(`models\\[${LCM_DS}\\]\\.latentSize: .* expected 8x smaller than resolution 768x768`));
     expect(issues).toMatch(/models\[0\]\.source\.type: received "hf", expected "local" for a shipped entry/);
   });
 
@@ -168,13 +171,13 @@ describe('validateCatalog errors', () => {
     const c = base();
     c.models[1].id = c.models[0].id;
     c.models[2].defaults = { steps: 4 };
-    c.models[7].source.repo = 'not a repo';
-    c.models[7].tokenizer.files = [{ path: 'vocab.json', size: null }];
+    c.models[SD_TURBO].source.repo = 'not a repo';
+    c.models[SD_TURBO].tokenizer.files = [{ path: 'vocab.json', size: null }];
     const issues = issuesOf(c).join('\n');
     expect(issues).toMatch(/models\[1\]\.id: received "fewstep-teacher", expected an id not used by another entry/);
     expect(issues).toMatch(/models\[2\]\.defaults: unknown field\. Allowed fields: id, name, kind/);
-    expect(issues).toMatch(/models\[7\]\.source\.repo: received "not a repo", expected a Hugging Face repo "owner\/name"/);
-    expect(issues).toMatch(/models\[7\]\.tokenizer\.files: received \["vocab.json"\], expected to include tokenizer.json/);
+    expect(issues).toMatch(new RegExp(`models\\[${SD_TURBO}\\]\\.source\\.repo: received "not a repo", expected a Hugging Face repo "owner\\/name"`));
+    expect(issues).toMatch(new RegExp(`models\\[${SD_TURBO}\\]\\.tokenizer\\.files: received \\["vocab.json"\\], expected to include tokenizer.json`));
   });
 
   it('reports every problem at once in the message', () => {

@@ -147,7 +147,7 @@ export class GpuLoop implements LoopStrategy<GPUBuffer, { image: RgbaImage; late
       [io.sample.name]: gpuTensor(b.modelIn, 'float32', unetDims),
       [io.encoderHiddenStates.name]: gpuTensor(ehs, 'float32', [batch, seqLen, this.m.textDim]),
     };
-    Object.assign(feeds, asTensors(unet, io.conditioningFeeds(s.wEmb, batch)));
+    Object.assign(feeds, asTensors(unet, io.conditioningFeeds(s.conditioning, batch)));
     const timestepFeed = (t: number): Record<string, Feed> => ({ [io.timestep.name]: io.timestepFeed(t, batch) });
     const bindGroups = new Map<string, GPUBindGroup>();
     const bindGroup = (out: GPUBuffer, next: GPUBuffer): GPUBindGroup => {

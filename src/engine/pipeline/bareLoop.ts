@@ -43,7 +43,7 @@ export class BareLoop implements LoopStrategy<Float32Array, number[]> {
     const base: Record<string, Feed> = {
       [io.sample.name]: io.feed(io.sample, sample, [b, ...shape.slice(1)]),
       [io.encoderHiddenStates.name]: io.feed(io.encoderHiddenStates, ehs, [b, s.cond.length / this.textDim, this.textDim]),
-      ...io.conditioningFeeds(s.wEmb, b),
+      ...io.conditioningFeeds(s.conditioning, b),
     };
     const stepFeeds = s.timesteps.map((t) => asTensors(unet, { ...base, [io.timestep.name]: io.timestepFeed(t, b) }));
     const vFeeds = asTensors(vae, { [io.vaeIn.name]: io.feed(io.vaeIn, s.latents, shape) });

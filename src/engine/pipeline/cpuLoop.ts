@@ -6,8 +6,7 @@
 import { cfgCombine } from '../../schedulers';
 import { EngineError } from '../errors';
 import { chwToRgba, countNonFinite, type RgbaImage } from '../image';
-import { LAYOUT_FILES } from '../layout';
-import type { Feed, ModelIo, Sessions } from './bindings';
+import type { Feed, ModelIo, Sessions, UnetConditioning } from './bindings';
 import type { PromptEncoder } from './prompts';
 import type { LoopStrategy, Sampling } from './sampling';
 import type { StageTimings } from './timings';
@@ -35,7 +34,7 @@ export class CpuLoop implements LoopStrategy<Float32Array, { image: RgbaImage; l
   }
 
   /** Run the UNet for a batch of items (each latents-sized), honouring a fixed batch axis. */
-  private async unet(inputs: Float32Array[], embs: Float32Array[], t: number, wEmb: Float32Array | null): Promise<Float32Array[]> {
+  private async unet(inputs: Float32Array[], embs: Float32Array[], t: number, conditioning: UnetConditioning | null): Promise<Float32Array[]> {
     const io = this.io;
     const shape = this.latentShape;
     const n = inputs[0].length;
@@ -55,7 +54,7 @@ export class CpuLoop implements LoopStrategy<Float32Array, { image: RgbaImage; l
         [io.sample.name]: io.feed(io.sample, sample, [b, ...shape.slice(1)]),
         [io.encoderHiddenStates.name]: io.feed(io.encoderHiddenStates, ehs, [b, embLen / this.textDim(), this.textDim()]),
         [io.timestep.name]: io.timestepFeed(t, b),
-        ...io.conditioningFeeds(wEmb, b),
+        ...io.conditioningFeeds(conditioning, b),
       };
       const res = (await this.sessions.unet.run(feeds, [io.unetOut]))[io.unetOut].data;
       for (let k = 0; k < g.length; k++) outs.push(res.slice(k * n, (k + 1) * n));
@@ -74,14 +73,14 @@ export class CpuLoop implements LoopStrategy<Float32Array, { image: RgbaImage; l
       const modelIn = scheduler.scaleModelInput(latents, t);
       let eps: Float32Array;
       if (s.uncond) {
-        const [u, c] = await this.unet([modelIn, modelIn], [s.uncond, s.cond], t, s.wEmb);
+        const [u, c] = await this.unet([modelIn, modelIn], [s.uncond, s.cond], t, s.conditioning);
         eps = cfgCombine(u, c, params.guidanceScale);
       } else {
-        [eps] = await this.unet([modelIn], [s.cond], t, s.wEmb);
+        [eps] = await this.unet([modelIn], [s.cond], t, s.conditioning);
       }
       const unetMs = now() - tu;
       if (countNonFinite(eps) > 0) {
-        throw new EngineError('NON_FINITE_OUTPUT', `The UNet produced NaN/Inf at step ${i + 1} (t=${t}).`, LAYOUT_FILES.unet);
+        throw new EngineError('NON_FINITE_OUTPUT', `The UNet (${this.sessions.unet.file}) produced NaN/Inf at step ${i + 1} (t=${t}).`, this.sessions.unet.file);
       }
       const ts = now();
       const eta = s.eta;

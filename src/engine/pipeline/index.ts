@@ -54,7 +54,8 @@ export class Pipeline implements PipelineContext {
 
   static async load(source: ModelSource, opts: LoadOptions): Promise<Pipeline> {
     const p = await loadPipeline(source, opts);
-    return new Pipeline(p.info, p.layout, p.io, p.sessions, new PromptEncoder(p.sessions.textEncoder, p.io, p.tokenizer));
+    const second = p.sessions.textEncoder2 && p.tokenizer2 ? { te: p.sessions.textEncoder2, tokenizer: p.tokenizer2 } : null;
+    return new Pipeline(p.info, p.layout, p.io, p.sessions, new PromptEncoder(p.sessions.textEncoder, p.io, p.tokenizer, second));
   }
 
   get scalingFactor(): number {
@@ -70,7 +71,7 @@ export class Pipeline implements PipelineContext {
     const gpu = this.gpuLoop;
     this.gpuLoop = null;
     if (gpu) (await gpu.catch(() => null))?.release();
-    await Promise.all(Object.values(this.sessions).map((s: Sessions[keyof Sessions]) => s.release().catch(() => undefined)));
+    await Promise.all(Object.values(this.sessions).map((s: Sessions[keyof Sessions]) => s?.release().catch(() => undefined)));
     this.prompts.clear();
   }
 
@@ -154,7 +155,8 @@ export class Pipeline implements PipelineContext {
   }
 
   textDim(): number {
-    const d = this.layout.textEncoderConfig.hidden_size ?? this.layout.unetConfig.cross_attention_dim;
+    // SDXL: the two encoders' widths concatenated (768 + 1280), not text_encoder/config.json's hidden_size
+    const d = this.io.sdxl ? (this.io.textWidth ?? this.layout.unetConfig.cross_attention_dim) : (this.layout.textEncoderConfig.hidden_size ?? this.layout.unetConfig.cross_attention_dim);
     if (typeof d === 'number') return d;
     const last = this.io.encoderHiddenStates.shape[this.io.encoderHiddenStates.shape.length - 1];
     if (typeof last === 'number') return last;

@@ -1,26 +1,45 @@
 /**
  * Loading a pipeline folder: JSON first (layout, scheduler, tokenizer; fail fast before the big downloads), then the
- * ONNX bytes, then sessions (WebGPU first, WASM as the fallback, with the reason), then the model's I/O bindings and
- * shape checks. `describePipeline` reads only the two small JSON files.
+ * provider (WebGPU first, WASM as the fallback, with the reason), then one component at a time: its graph and
+ * sidecars are read, its session is made, and its bytes are dropped before the next graph is read (peak memory: one
+ * component's files plus what ORT holds; see step 3). Then the model's I/O bindings and shape checks.
+ * `describePipeline` reads only the two small JSON files.
  */
 import { schedulerFromConfig, type Scheduler } from '../../schedulers';
 import { EngineError } from '../errors';
 import { IO_NAMES } from '../io';
-import { buildLayout, LAYOUT_FILES, parseDefaults, parseJsonFile, type ModelLayout, type PipelineDefaults } from '../layout';
+import { buildLayout, LAYOUT_FILES, onnxFilesOf, parseDefaults, parseJsonFile, pipelineKindOf, type ModelLayout, type PipelineDefaults } from '../layout';
 import { createSession, probeWebGpu, type Provider, type SessionHandle } from '../ort';
 import type { ModelSource } from '../source';
 import { readSidecars, sidecarsOf } from '../sources/externalData';
 import { PromptTokenizer } from '../tokenizer';
 import { ModelIo, type Sessions } from './bindings';
+import { loadSecondTokenizer } from './sdxl';
 import type { LoadOptions, LoadProgress, ModelInfo } from './types';
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/**
+ * One graph's bytes while its session is made: the `.onnx` file and the sidecars it names, as onnxruntime-web's
+ * `externalData` (views, no copies). loadPipeline holds one of these at a time and drops it when the session exists.
+ */
+interface ComponentBytes {
+  graph: ArrayBuffer;
+  external: Array<{ path: string; data: Uint8Array }> | undefined;
+}
+
+/** Bytes of a component's files (graph + sidecars). */
+function componentBytes(c: ComponentBytes): number {
+  return c.graph.byteLength + (c.external ?? []).reduce((n, e) => n + e.data.byteLength, 0);
+}
 
 /** What a load produces; Pipeline wraps it. */
 export interface LoadedParts {
   info: ModelInfo;
   layout: ModelLayout;
   tokenizer: PromptTokenizer;
+  /** SDXL's tokenizer_2 (pipeline/sdxl.ts loadSecondTokenizer), null for the 'sd' kind. */
+  tokenizer2: PromptTokenizer | null;
   sessions: Sessions;
   io: ModelIo;
 }
@@ -52,15 +71,16 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
   const t0 = now();
   const jsonFiles = [LAYOUT_FILES.modelIndex, LAYOUT_FILES.schedulerConfig, LAYOUT_FILES.tokenizer, LAYOUT_FILES.tokenizerConfig];
   const optionalJson = [LAYOUT_FILES.unetConfig, LAYOUT_FILES.vaeDecoderConfig, LAYOUT_FILES.textEncoderConfig];
-  const onnxFiles = [LAYOUT_FILES.textEncoder, LAYOUT_FILES.unet, LAYOUT_FILES.vaeDecoder];
+  const onnxFiles: string[] = [LAYOUT_FILES.textEncoder, LAYOUT_FILES.unet, LAYOUT_FILES.vaeDecoder];
   // Sidecars are counted when a graph names them (step 2).
   let filesTotal = jsonFiles.length + optionalJson.length + onnxFiles.length;
   let filesDone = 0;
   let sessionsDone = 0;
   let bytes = 0;
   const report = (p: Omit<LoadProgress, 'filesDone' | 'filesTotal' | 'sessionsDone' | 'sessionsTotal'>): void =>
-    opts.onProgress?.({ ...p, filesDone, filesTotal, sessionsDone, sessionsTotal: 3 });
-  const read = async (path: string, optional = false): Promise<ArrayBuffer | null> => {
+    opts.onProgress?.({ ...p, filesDone, filesTotal, sessionsDone, sessionsTotal: onnxFiles.length });
+  /** Read one file with progress; `again` marks a re-read after a WebGPU fallback (not added to ModelInfo.bytes). */
+  const read = async (path: string, optional = false, again = false): Promise<ArrayBuffer | null> => {
     opts.signal?.throwIfAborted();
     report({ phase: 'fetch', file: path, status: 'initiate', loaded: 0, total: null });
     const buf = await source.read(path, {
@@ -69,7 +89,7 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
       onProgress: (loaded, total) => report({ phase: 'fetch', file: path, status: 'progress', loaded, total }),
     });
     filesDone++;
-    bytes += buf?.byteLength ?? 0;
+    if (!again) bytes += buf?.byteLength ?? 0;
     report({ phase: 'fetch', file: path, status: 'done', loaded: buf?.byteLength ?? 0, total: buf?.byteLength ?? 0 });
     return buf;
   };
@@ -86,28 +106,25 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
     await readJson(LAYOUT_FILES.vaeDecoderConfig, true),
     await readJson(LAYOUT_FILES.textEncoderConfig, true),
   ];
-  const layout = buildLayout({ modelIndex, schedulerConfig, unetConfig, vaeConfig, textEncoderConfig });
+  // SDXL: text_encoder_2's config too; the graph paths come from the layout (model_index.json fewstep.components).
+  const sdxl = pipelineKindOf(modelIndex) === 'sdxl';
+  if (sdxl) filesTotal += 3; // text_encoder_2/config.json, tokenizer_2/tokenizer.json, tokenizer_2/tokenizer_config.json
+  const textEncoder2Config = sdxl ? await readJson(LAYOUT_FILES.textEncoder2Config, true) : null;
+  const layout = buildLayout({ modelIndex, schedulerConfig, unetConfig, vaeConfig, textEncoderConfig, textEncoder2Config });
+  onnxFiles.splice(0, onnxFiles.length, ...onnxFilesOf(layout.components));
+  filesTotal += onnxFiles.length - 3;
   const probe = makeScheduler(schedulerConfig, layout.defaults.sampler || undefined);
   const tokenizerJson = (await readJson(LAYOUT_FILES.tokenizer))!;
   const tokenizerConfig = (await readJson(LAYOUT_FILES.tokenizerConfig))!;
   const maxPos = textEncoderConfig?.max_position_embeddings;
   const tokenizer = PromptTokenizer.fromJson(tokenizerJson, tokenizerConfig, typeof maxPos === 'number' ? maxPos : null);
+  const maxPos2 = textEncoder2Config?.max_position_embeddings;
+  const tokenizer2 = sdxl
+    ? await loadSecondTokenizer((p) => readJson(p, true), { tokenizerJson, tokenizerConfig }, typeof maxPos2 === 'number' ? maxPos2 : null)
+    : null;
 
-  // 2. ONNX bytes.
-  const onnx: ArrayBuffer[] = [];
-  // Weights over 2 GB live next to the graph (protobuf limit) in files the graph itself names (`model.onnx_data`
-  // from Optimum, `weights.pb` from diffusers' conversion script): read from the graph, never guessed, so no
-  // request is made for a sidecar that does not exist. ORT maps them by that name.
-  const external: Array<Array<{ path: string; data: Uint8Array }> | undefined> = [];
-  for (const f of onnxFiles) {
-    const bytes = (await read(f))!;
-    onnx.push(bytes);
-    const refs = sidecarsOf(f, new Uint8Array(bytes));
-    filesTotal += refs.length;
-    external.push(refs.length ? await readSidecars(source, f, new Uint8Array(bytes), { read: (p) => read(p, true) }) : undefined);
-  }
-
-  // 3. Sessions: WebGPU first (unless the user chose WASM), WASM as the fallback, with the reason.
+  // 2. Provider: WebGPU first (unless the user chose WASM), WASM as the fallback, with the reason. Decided before any
+  // graph is read: it needs no bytes, and an adapter without a required feature fails before the big reads.
   let provider: Provider = 'wasm';
   let providerReason = 'WASM selected';
   let adapterInfo = '';
@@ -119,7 +136,7 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
         `${opts.name} has fp16 weights, which need the WebGPU feature shader-f16; this adapter (${caps.adapterInfo}) ` +
         `does not offer it (limits: maxBufferSize ${caps.maxBufferSize}, maxStorageBufferBindingSize ${caps.maxStorageBufferBindingSize})`;
       if (opts.provider === 'webgpu') {
-        throw new EngineError('GPU_FEATURE_MISSING', `${why}. Choose WASM (slow) or Auto, use an fp32 export, or a GPU/browser with shader-f16.`, LAYOUT_FILES.unet);
+        throw new EngineError('GPU_FEATURE_MISSING', `${why}. Choose WASM (slow) or Auto, use an fp32 export, or a GPU/browser with shader-f16.`, layout.components.unet);
       }
       providerReason = `WASM fallback: ${why}`;
     } else if (caps.available && caps.software && opts.provider === 'auto') {
@@ -134,39 +151,80 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
       providerReason = `WASM fallback: ${caps.reason}`;
     }
   }
-  const createAll = async (p: Provider): Promise<SessionHandle[]> => {
-    const made: SessionHandle[] = [];
-    sessionsDone = 0;
-    try {
-      for (let i = 0; i < onnxFiles.length; i++) {
-        opts.signal?.throwIfAborted();
-        report({ phase: 'session', file: onnxFiles[i], status: 'initiate', loaded: 0, total: null });
-        made.push(await createSession(onnx[i], onnxFiles[i], p, external[i]));
-        sessionsDone++;
-        report({ phase: 'session', file: onnxFiles[i], status: 'done', loaded: 0, total: null });
-      }
-      return made;
-    } catch (e) {
-      await Promise.all(made.map((s) => s.release().catch(() => undefined)));
-      throw e;
-    }
+
+  // 3. One component at a time (issue 12, memory): read a graph and the sidecars it names, create its session, and
+  // drop every reference to those bytes before the next graph is read. onnxruntime-web copies the bytes during
+  // InferenceSession.create (the graph and each external tensor into its WASM heap, or the weights into GPU buffers
+  // on WebGPU: `HEAPU8.set` / `jsepUploadExternalBuffer` of `externalData[i].data.subarray(offset, offset + length)`)
+  // and unmounts `externalData` when create returns, so after that nothing holds them and the next component's
+  // reads can reuse the memory. At most one component's files are in JS memory at a time (the largest sets the
+  // peak), instead of every file of the pipeline (about 2.5 GB for SD 2.1) while the first session is made.
+  // Weights over 2 GB live next to the graph (protobuf limit) in files the graph itself names (`model.onnx_data`
+  // from Optimum, `weights.pb` from diffusers' conversion script): read from the graph, never guessed, so no request
+  // is made for a sidecar that does not exist. ORT maps them by that name. No source keeps a copy of what it returns
+  // (source.ts, download/store.ts assembleFile: one buffer of the file's size, filled in place).
+  const readComponent = async (file: string, again = false): Promise<ComponentBytes> => {
+    const graph = (await read(file, false, again))!;
+    const model = new Uint8Array(graph);
+    filesTotal += sidecarsOf(file, model).length;
+    const external = await readSidecars(source, file, model, { read: (p) => read(p, true, again) });
+    return { graph, external };
   };
-  let handles: SessionHandle[];
-  try {
-    handles = await createAll(provider);
-  } catch (e) {
-    if (provider === 'webgpu' && e instanceof EngineError && e.code === 'SESSION_CREATE_FAILED') {
-      providerReason = `WASM fallback: WebGPU session failed (${e.message})`;
-      provider = 'wasm';
-      handles = await createAll('wasm');
-    } else {
-      throw e;
+  const handles: SessionHandle[] = [];
+  /** Create component i's session on `p`; `held.bytes` is released (set to null) as soon as the session exists. */
+  const createHeld = async (i: number, held: { bytes: ComponentBytes | null }, p: Provider): Promise<SessionHandle> => {
+    opts.signal?.throwIfAborted();
+    report({ phase: 'session', file: onnxFiles[i], status: 'initiate', loaded: 0, total: null });
+    const parts = held.bytes!;
+    const handle = await createSession(parts.graph, onnxFiles[i], p, parts.external);
+    held.bytes = null;
+    sessionsDone++;
+    report({ phase: 'session', file: onnxFiles[i], status: 'done', loaded: 0, total: null });
+    return handle;
+  };
+  // WebGPU -> WASM fallback: a WebGPU session that fails to be created (SESSION_CREATE_FAILED) moves the whole
+  // pipeline to WASM. The failing component's bytes are still held, so its WASM session is made from them without a
+  // second read; the components before it gave their bytes up when their WebGPU sessions were made, so their WebGPU
+  // sessions are released and they are read again from the source (a store, a folder or the network: time, not
+  // memory) for their WASM sessions, one at a time after the failing one's. providerReason names the files read
+  // again. Keeping every component's bytes until the last session exists would avoid those reads but bring back
+  // the all-files peak this ordering removes.
+  const fallBackToWasm = async (i: number, held: { bytes: ComponentBytes | null }, failure: EngineError): Promise<SessionHandle> => {
+    provider = 'wasm';
+    adapterInfo = '';
+    const earlier = handles.splice(0, i);
+    await Promise.all(earlier.map((s) => s.release().catch(() => undefined)));
+    sessionsDone = 0;
+    const handle = await createHeld(i, held, 'wasm');
+    let reread = 0;
+    for (let j = 0; j < i; j++) {
+      const again: { bytes: ComponentBytes | null } = { bytes: await readComponent(onnxFiles[j], true) };
+      reread += componentBytes(again.bytes!);
+      handles[j] = await createHeld(j, again, 'wasm');
     }
+    providerReason =
+      `WASM fallback: WebGPU session failed (${failure.message})` +
+      (i > 0 ? `; read ${onnxFiles.slice(0, i).join(', ')} again for WASM (${(reread / 1e6).toFixed(1)} MB with sidecars)` : '');
+    return handle;
+  };
+  try {
+    for (let i = 0; i < onnxFiles.length; i++) {
+      const held: { bytes: ComponentBytes | null } = { bytes: await readComponent(onnxFiles[i]) };
+      try {
+        handles[i] = await createHeld(i, held, provider);
+      } catch (e) {
+        if (!(provider === 'webgpu' && e instanceof EngineError && e.code === 'SESSION_CREATE_FAILED')) throw e;
+        handles[i] = await fallBackToWasm(i, held, e);
+      }
+    }
+  } catch (e) {
+    await Promise.all(handles.map((s) => s?.release().catch(() => undefined)));
+    throw e;
   }
-  const sessions: Sessions = { textEncoder: handles[0], unet: handles[1], vae: handles[2] };
+  const sessions: Sessions = { textEncoder: handles[0], unet: handles[1], vae: handles[2], ...(handles[3] ? { textEncoder2: handles[3] } : {}) };
   let io: ModelIo;
   try {
-    io = new ModelIo(sessions);
+    io = new ModelIo(sessions, layout);
   } catch (e) {
     await Promise.all(handles.map((s) => s.release().catch(() => undefined)));
     throw e;
@@ -195,7 +253,7 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
     bytes,
     loadMs: now() - t0,
   };
-  return { info, layout, tokenizer, sessions, io };
+  return { info, layout, tokenizer, tokenizer2, sessions, io };
 }
 
 
@@ -235,24 +293,23 @@ function resolveImageSize(layout: ModelLayout, latent: number[], vae?: SessionHa
 /** Components must agree: text width = UNet cross-attention width, VAE latent channels = UNet channels. */
 function checkComponentsFit(layout: ModelLayout, s: Sessions, io: ModelIo, latent: number[]): void {
   const ehs = io.encoderHiddenStates;
-  const teOut = s.textEncoder.outputs.get(io.textOut);
-  const a = teOut?.shape[teOut.shape.length - 1];
+  const a = io.textWidth; // SDXL: both encoders' widths summed (768 + 1280)
   const b = ehs.shape[ehs.shape.length - 1];
-  const hidden = layout.textEncoderConfig.hidden_size;
+  const hidden = layout.kind === 'sd' ? layout.textEncoderConfig.hidden_size : undefined;
   const teDim = typeof a === 'number' ? a : typeof hidden === 'number' ? hidden : null;
   if (teDim !== null && typeof b === 'number' && teDim !== b) {
     throw new EngineError(
       'TENSOR_SHAPE_MISMATCH',
-      `The text encoder outputs width ${teDim} but unet/model.onnx expects encoder_hidden_states width ${b}: the components come from different models.`,
-      LAYOUT_FILES.unet,
+      `The text encoder${io.sdxl ? 's output (concatenated)' : ' outputs'} width ${teDim} but ${s.unet.file} expects encoder_hidden_states width ${b}: the components come from different models.`,
+      s.unet.file,
     );
   }
   const vc = io.vaeIn?.shape[1];
   if (typeof vc === 'number' && vc !== latent[1]) {
     throw new EngineError(
       'TENSOR_SHAPE_MISMATCH',
-      `vae_decoder/model.onnx takes ${vc} latent channels but the UNet works on ${latent[1]}.`,
-      LAYOUT_FILES.vaeDecoder,
+      `${s.vae.file} takes ${vc} latent channels but the UNet works on ${latent[1]}.`,
+      s.vae.file,
     );
   }
 }

@@ -3,15 +3,17 @@
  *   0 validate, 1 encode prompt (cached), 2 timesteps, 3 initial latents x initNoiseSigma, 4 denoise, 5 decode.
  * Phases 0-3 are the same for every loop; a LoopStrategy supplies the embedding representation it feeds the UNet
  * (phase 1 through the shared PromptEncoder) and phases 4-5: the CPU loop (cpuLoop.ts), the GPU-resident loop
- * (gpu/gpuLoop.ts) and the benchmark's bare loop (bareLoop.ts). A new pipeline kind (SDXL's second text encoder
- * and added conditioning, img2img's starting latents) changes a phase here or adds a strategy, not a fourth loop.
+ * (gpu/gpuLoop.ts) and the benchmark's bare loop (bareLoop.ts). A new pipeline kind changes a phase here or adds a
+ * strategy, not a fourth loop: SDXL's second text encoder is phase 1's (PromptEncoder), its added conditioning
+ * (text_embeds, time_ids) travels with LCM's guidance embedding in `Sampling.conditioning`.
  */
 import { createGaussianRng, createTorchGenerator, guidanceScaleEmbedding, type NoiseSource, type Scheduler } from '../../schedulers';
 import { EngineError } from '../errors';
-import { LAYOUT_FILES } from '../layout';
+import { LAYOUT_FILES, type ModelLayout } from '../layout';
 import type { CancelToken } from '../queue';
-import type { ModelIo } from './bindings';
-import type { PromptEncoder } from './prompts';
+import type { ModelIo, UnetConditioning } from './bindings';
+import { ZERO_PROMPT, type PromptEncoder } from './prompts';
+import { sdxlTimeIds } from './sdxl';
 import { newTimings, type StageTimings } from './timings';
 import type { GenerateParams, GenerateResult, ModelInfo, StepEvent } from './types';
 
@@ -23,6 +25,8 @@ export interface PipelineContext {
   readonly io: ModelIo;
   readonly prompts: PromptEncoder;
   readonly scalingFactor: number;
+  /** SDXL: an empty negative prompt under CFG is all zeros (model_index.json force_zeros_for_empty_prompt). */
+  readonly layout: Pick<ModelLayout, 'forceZerosForEmptyPrompt'>;
   /** The scheduler for a class override ('' or undefined: the model's own), reused between generations. */
   scheduler(override?: string): Scheduler;
   /** Width D of the prompt embedding [1, L, D]. */
@@ -45,8 +49,11 @@ export interface Sampling<E> extends Validated {
   cond: E;
   /** The negative prompt's embedding under CFG, else null. */
   uncond: E | null;
-  /** The guidance-scale embedding when the UNet takes one (LCM). */
-  wEmb: Float32Array | null;
+  /**
+   * The UNet's conditioning besides the prompt embedding, the same on every step: LCM's guidance-scale embedding,
+   * SDXL's text_embeds and time_ids. Loops hand it to ModelIo.conditioningFeeds as it is.
+   */
+  conditioning: UnetConditioning | null;
   timesteps: number[];
   /** Initial latents [1, C, h, w], already multiplied by initNoiseSigma. */
   latents: Float32Array;
@@ -90,6 +97,10 @@ export function validate(ctx: PipelineContext, params: GenerateParams): Validate
   }
   const scheduler = ctx.scheduler(params.scheduler);
   const guidanceMode: GuidanceMode = ctx.info.timeCondProjDim !== null ? 'embedding' : params.guidanceScale > 1 ? 'cfg' : 'none';
+  if (guidanceMode === 'cfg' && ctx.io.sdxl && ctx.io.fixedBatch !== null) {
+    // The CPU loop runs CFG one row at a time on a fixed-batch UNet; SDXL's text_embeds differ between the rows.
+    throw new EngineError('BAD_REQUEST', `guidanceScale ${params.guidanceScale} needs classifier-free guidance, which this SDXL UNet (fixed batch ${ctx.io.fixedBatch}) cannot run; use guidance <= 1.`);
+  }
   return { params, scheduler, schedulerClass: scheduler.config._class_name, guidanceMode };
 }
 
@@ -106,10 +117,22 @@ export async function runPhases<E, R>(
 
   // 1. encode prompt (+ the negative prompt for CFG), cached per text
   token.throwIfCancelled();
+  // SDXL (diffusers encode_prompt): an empty negative prompt under force_zeros_for_empty_prompt is all zeros.
+  const negative = params.negativePrompt ?? '';
+  const uncondText = ctx.io.sdxl && negative === '' && ctx.layout.forceZerosForEmptyPrompt ? ZERO_PROMPT : negative;
   const cond = await loop.embed(params.prompt, timings);
-  const uncond = v.guidanceMode === 'cfg' ? await loop.embed(params.negativePrompt ?? '', timings) : null;
+  const uncond = v.guidanceMode === 'cfg' ? await loop.embed(uncondText, timings) : null;
   const tcDim = ctx.info.timeCondProjDim;
   const wEmb = ctx.io.timestepCond && tcDim !== null ? guidanceScaleEmbedding(params.guidanceScale, tcDim) : null;
+  const [width, height] = ctx.info.imageSize;
+  const conditioning: UnetConditioning | null =
+    wEmb || ctx.io.sdxl
+      ? {
+          wEmb,
+          textEmbeds: ctx.io.sdxl ? { cond: ctx.prompts.pooled(params.prompt), uncond: uncond ? ctx.prompts.pooled(uncondText) : null } : null,
+          timeIds: ctx.io.sdxl ? sdxlTimeIds(height, width) : null,
+        }
+      : null;
 
   // 2. timesteps: the scheduler's spacing, or the custom list (diffusers' retrieve_timesteps(timesteps=...))
   try {
@@ -145,7 +168,7 @@ export async function runPhases<E, R>(
     timings,
     cond,
     uncond,
-    wEmb,
+    conditioning,
     timesteps,
     latents,
     eta: params.eta ?? 0,

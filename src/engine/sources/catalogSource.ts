@@ -8,19 +8,21 @@
  *   component configs come from the catalog (`sampler.config`, `componentConfig`); the catalog's default sampler,
  *   steps and guidance are injected into model_index.json's "fewstep" block; a `padTokenId` override rewrites
  *   tokenizer_config.json's pad_token. Without an entry (a picked folder, a custom URL) it only supplies a default
- *   model_index.json when the export has none.
+ *   model_index.json when the export has none. An entry whose files include a text_encoder_2 graph gets an SDXL
+ *   index, and graphs outside the diffusers layout (webnn/sdxl-turbo's `onnx/unet_model_q4f16.onnx`) are named in
+ *   its "fewstep.components" (layout.ts componentFilesFromList).
  */
 import type { CatalogEntry } from '../catalog/schema';
 import type { ModelStore } from '../download/store';
 import { EngineError } from '../errors';
-import { LAYOUT_FILES, parseJsonFile } from '../layout';
+import { componentFilesFromList, LAYOUT_FILES, parseJsonFile } from '../layout';
 import type { ModelSource, ReadOptions } from '../source';
 
 type Json = Record<string, unknown>;
 
 /** The parts of a catalog entry the overlay uses (a full CatalogEntry fits). */
 export type OverlayEntry = Pick<CatalogEntry, 'id' | 'name' | 'sampler' | 'tokenizer'> &
-  Partial<Pick<CatalogEntry, 'componentConfig' | 'requiredFeatures' | 'precision'>>;
+  Partial<Pick<CatalogEntry, 'componentConfig' | 'requiredFeatures' | 'precision' | 'files'>>;
 
 function encodeJson(value: unknown): ArrayBuffer {
   return new TextEncoder().encode(JSON.stringify(value)).buffer as ArrayBuffer;
@@ -58,8 +60,17 @@ export class StoreSource implements ModelSource {
   }
 }
 
-/** Diffusers pipeline class for an entry: LCM-distilled UNets take a guidance embedding. */
+/** The graphs an entry lists, by diffusers component name (layout.ts componentFilesFromList). */
+function graphsOf(entry: OverlayEntry | null): ReturnType<typeof componentFilesFromList> {
+  return entry?.files ? componentFilesFromList(entry.files.map((f) => f.path)) : {};
+}
+
+/**
+ * Diffusers pipeline class for an entry: SDXL when it lists a text_encoder_2 graph (Optimum's ORT class name);
+ * LCM-distilled UNets take a guidance embedding.
+ */
 function pipelineClassFor(entry: OverlayEntry | null): string {
+  if (graphsOf(entry).text_encoder_2) return 'ORTStableDiffusionXLPipeline';
   const tcd = entry?.componentConfig?.unet?.time_cond_proj_dim;
   if (typeof tcd === 'number' && tcd > 0) return 'LatentConsistencyModelPipeline';
   return 'OnnxStableDiffusionPipeline';
@@ -77,15 +88,20 @@ function fewstepDefaults(entry: OverlayEntry): Json {
 /** A model_index.json for an export that has none. */
 export function synthesizeModelIndex(entry: OverlayEntry | null): Json {
   const schedulerClass = entry?.sampler.schedulerClass ?? 'DDIMScheduler';
+  const graphs = graphsOf(entry);
+  // Graphs outside `<component>/model.onnx` are named for the loader (layout.ts componentFilesOf).
+  const moved = Object.entries(graphs).filter(([name, path]) => path !== `${name}/model.onnx`);
+  const sdxl = graphs.text_encoder_2 !== undefined;
   return {
     _class_name: pipelineClassFor(entry),
     _fewstep_synthesized: true,
     scheduler: ['diffusers', schedulerClass],
     text_encoder: ['diffusers', 'OnnxRuntimeModel'],
+    ...(sdxl ? { text_encoder_2: ['diffusers', 'OnnxRuntimeModel'], tokenizer_2: ['transformers', 'CLIPTokenizer'] } : {}),
     tokenizer: ['transformers', 'CLIPTokenizer'],
     unet: ['diffusers', 'OnnxRuntimeModel'],
     vae_decoder: ['diffusers', 'OnnxRuntimeModel'],
-    ...(entry ? { fewstep: fewstepDefaults(entry) } : {}),
+    ...(entry ? { fewstep: { ...fewstepDefaults(entry), ...(moved.length > 0 ? { components: Object.fromEntries(moved) } : {}) } } : {}),
   };
 }
 
@@ -111,6 +127,7 @@ const COMPONENT_OF: Record<string, string> = {
   [LAYOUT_FILES.unetConfig]: 'unet',
   [LAYOUT_FILES.vaeDecoderConfig]: 'vae_decoder',
   [LAYOUT_FILES.textEncoderConfig]: 'text_encoder',
+  [LAYOUT_FILES.textEncoder2Config]: 'text_encoder_2',
 };
 
 /** Fills files an export lacks from its catalog entry (see the module comment). Everything else passes through. */
