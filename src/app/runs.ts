@@ -5,7 +5,7 @@
 import type { EngineEvent, GenerateParams } from '../engine';
 import { parseTimesteps } from '../schedulers';
 import type { RunResult, Settings } from './store';
-import { isTcd } from './timesteps';
+import { hasCustomTimesteps, isTcd } from './timesteps';
 
 /** The settings a generation reads (the model and provider travel separately, in the request). */
 export type RunSettings = Pick<
@@ -20,7 +20,7 @@ export type RunSettings = Pick<
  * `steps` to its length. Throws SchedulerError for timesteps text that does not parse (check it before).
  */
 export function generateParams(s: RunSettings, opts: { preview?: boolean; schedulerClass?: string } = {}): GenerateParams {
-  const timesteps = s.timesteps.trim() ? parseTimesteps(s.timesteps) : null;
+  const timesteps = hasCustomTimesteps(s) ? parseTimesteps(s.timesteps) : null;
   return {
     prompt: s.prompt,
     negativePrompt: s.negativePrompt,

@@ -26,7 +26,7 @@ export function isTcd(sampler: string): boolean {
 
 /** Whether the settings carry a custom list (any text: an invalid one blocks generation until fixed or cleared). */
 export function hasCustomTimesteps(s: Pick<Settings, 'timesteps'>): boolean {
-  return s.timesteps.trim() !== '';
+  return (s.timesteps ?? '').trim() !== ''; // settings saved before the field existed have none
 }
 
 export type TimestepsCheck =

@@ -161,8 +161,8 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
   // peak), instead of every file of the pipeline (about 2.5 GB for SD 2.1) while the first session is made.
   // Weights over 2 GB live next to the graph (protobuf limit) in files the graph itself names (`model.onnx_data`
   // from Optimum, `weights.pb` from diffusers' conversion script): read from the graph, never guessed, so no request
-  // is made for a sidecar that does not exist. ORT maps them by that name. No source keeps a copy of what it returns
-  // (source.ts, download/store.ts assembleFile: one buffer of the file's size, filled in place).
+  // is made for a sidecar that does not exist. ORT maps them by that name. The readers fill one buffer of the file's
+  // size and keep no reference to it (source.ts UrlSource and FileMapSource, download/store.ts assembleFile).
   const readComponent = async (file: string, again = false): Promise<ComponentBytes> => {
     const graph = (await read(file, false, again))!;
     const model = new Uint8Array(graph);
