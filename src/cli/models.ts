@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { checkLayout, validateCatalog, validateCustomSource, type Catalog, type CatalogEntry, type ModelRef } from '../engine';
 import { folderFiles } from '../engine/node';
 import { CliError } from './errors';
+import { slugId } from '../engine';
+export { slugId };
 
 /** A model the CLI will load: the ref for the engine, and how the PNG metadata names it. */
 export interface ResolvedModel {
@@ -29,16 +31,6 @@ export interface ResolvedModel {
   download?: CatalogEntry;
 }
 
-/** The app's id slug (src/app/library/format.ts slugId): lower case, runs of other characters as '-', 48 at most. */
-export function slugId(prefix: string, name: string): string {
-  const slug = name
-    .toLowerCase()
-    .replace(/^https?:\/\//, '')
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 48);
-  return `${prefix}-${slug || 'model'}`;
-}
 
 /**
  * Read and validate the catalog.

@@ -18,7 +18,7 @@ export { formatBytes } from './bytes';
 export { promptWords, unknownWords, vocabularyWords } from './vocab';
 export type { Catalog, CatalogEntry, CatalogFile } from './catalog/schema';
 export { validateCatalog } from './catalog/validate';
-export { DEFAULT_HUB_BASE } from './catalog/urls';
+export { DEFAULT_HUB_BASE, slugId } from './catalog/urls';
 export { CustomSourceError, validateCustomSource, type CustomSource } from './catalog/custom';
 export { checkLayout, layoutFilesFor, REQUIRED_LAYOUT, type LayoutCheck } from './catalog/files';
 export type * from './protocol';

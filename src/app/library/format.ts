@@ -3,6 +3,7 @@
  * from the query string, and folder-path handling for imports. No DOM, no store: unit-tested in format.test.ts.
  */
 import { checkLayout, DEFAULT_HUB_BASE, formatBytes, layoutFilesFor, type CatalogEntry, type LayoutCheck } from '../../engine';
+export { slugId } from '../../engine';
 
 /** "3.4 MiB/s"; an em dash while the speed is unknown. */
 export function formatSpeed(bytesPerSec: number): string {
@@ -121,13 +122,3 @@ export function planFolder(picked: PickedFile[]): FolderPlan {
   return { root, files, check, error, bytes };
 }
 
-/** A storage-safe id for an imported folder or custom source. */
-export function slugId(prefix: string, name: string): string {
-  const slug = name
-    .toLowerCase()
-    .replace(/^https?:\/\//, '')
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 48);
-  return `${prefix}-${slug || 'model'}`;
-}

@@ -42,3 +42,17 @@ export function resolveFileUrl(entry: Pick<CatalogEntry, 'source'>, path: string
   }
 }
 
+/**
+ * A storage-safe model id for an imported folder or custom source: lower case, runs of other characters as '-',
+ * 48 characters at most, `<prefix>-model` when nothing is left. Shared by the app's library and the CLI so that
+ * the same folder or URL gets the same cache id in both.
+ */
+export function slugId(prefix: string, name: string): string {
+  const slug = name
+    .toLowerCase()
+    .replace(/^https?:\/\//, '')
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48);
+  return `${prefix}-${slug || 'model'}`;
+}
