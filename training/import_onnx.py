@@ -42,7 +42,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _inits(path):
-    return {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+    """Initializers by name, float32. A weight stored as float16 by export.store_weights_fp16 (initializer
+    `X_fp16` + a Cast node whose output is `X`) is returned under `X`, widened (lossless)."""
+    g = onnx.load(path).graph
+    out = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    for n in g.node:
+        if n.op_type == "Cast" and len(n.input) == 1 and n.input[0] in out and out[n.input[0]].dtype == np.float16:
+            out[n.output[0]] = out.pop(n.input[0]).astype(np.float32)
+    return out
 
 
 def _probe_map(module, export_fn):

@@ -9,7 +9,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep.loop import RUNS  # noqa: E402
-from fewstep.pipelines import registry  # noqa: E402
+from fewstep.pipelines import lora_cases, registry  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STAGES = ["vae", "vae-decoder", "text", "teacher", "evaluator", "progressive-8", "progressive-4", "progressive-2", "progressive-1",
@@ -27,7 +27,7 @@ METHODS = [("teacher (DDIM)", "fewstep-teacher", "DDIMScheduler", [50, 4, 1]),
 def method_rows(rows, reg, times):
     """(method, steps, row, compute) for the comparison table: each method's row at the pipeline's default
     guidance; progressive takes the n-step student for n steps."""
-    from fewstep.pipelines import METHOD_COMPUTE
+    from fewstep.pipelines import lora_cases, METHOD_COMPUTE
     out = []
     for method, name, sched, steps in METHODS:
         for n in steps:
@@ -50,6 +50,51 @@ def method_rows(rows, reg, times):
                 compute += "; needs the teacher" if stage == "direct" else "; no teacher"
             out.append((method, n, hit[0], compute or "-"))
     return out
+
+
+def lora_report_rows(prev_rows):
+    """evaluate_lora.py's rows (runs/eval/lora_*.json) in lora_cases() order; the previous report's when this runs/
+    has none. Each has `loras` ([[adapter checkpoint, scale]]) and `style_score`."""
+    order = [c["slug"] for c in lora_cases()]
+    fresh = {r["slug"]: r for r in (json.load(open(p)) for p in glob.glob(os.path.join(RUNS, "eval", "lora_*.json")))}
+    old = {r["slug"]: dict(r, carried_over=True) for r in prev_rows if r.get("slug") in order}
+    return [fresh.get(s) or old[s] for s in order if s in fresh or s in old]
+
+
+def lora_section(lrows, rows):
+    """REPORT.md section: the LCM-LoRA rows, the full LCM student for comparison, and the chapter's claim checked."""
+    L = ["", "## LCM-LoRA (Luo et al. 2023b): one adapter, any fine-tune, 4 steps", "",
+         "Adapters merged into the weights (W += scale * alpha/r * B @ A), as the app merges them into the ONNX "
+         "initializers. LCM-LoRA: rank 8, alpha 8, distilled from the teacher (train_lcm_lora.py). Style model: the "
+         "teacher fully fine-tuned on ink renderings of the same scenes (train_style.py full); style LoRA: rank 8 on "
+         "the teacher, same data (train_style.py lora, shipped at scale 0.8 as the LCM-LoRA report combines them). "
+         "Style score: mean P(ink) of the images by a small classifier on VAE reconstructions (train_style.py head). "
+         "LCM-LoRA rows use guidance_scale 1 (no CFG batch).", "",
+         "| model | scheduler | steps | guidance | prompt acc (seen) | prompt acc (held-out) | partial (seen) | "
+         "Frechet | style score | samples |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in lrows:
+        L.append(f"| {r['pipeline']} | {r['scheduler']} | {r['steps']} | {fmt(r['guidance_scale'], 1)} | "
+                 f"{fmt(r['prompt_accuracy'])} | {fmt(r['prompt_accuracy_heldout'])} | "
+                 f"{fmt(r.get('prompt_accuracy_partial'))} | {fmt(r['frechet_distance'], 2)} | "
+                 f"{fmt(r.get('style_score'))} | ![]({r['samples']}) |")
+    by = {r["slug"]: r for r in lrows}
+    full = next((r for r in rows if r["pipeline"] == "fewstep-lcm" and r["steps"] == 4), None)
+    if full:
+        L.append(f"| fewstep-lcm (full LCM student, for comparison) | {full['scheduler']} | 4 | "
+                 f"{fmt(full['guidance_scale'], 1)} | {fmt(full['prompt_accuracy'])} | "
+                 f"{fmt(full['prompt_accuracy_heldout'])} | {fmt(full.get('prompt_accuracy_partial'))} | "
+                 f"{fmt(full['frechet_distance'], 2)} | - | |")
+    lo, st50, st4 = by.get("teacher-lcm-lora-4"), by.get("style-full-ddim-50"), by.get("style-full-lcm-lora-4")
+    if lo and full and st50 and st4:
+        gap = full["prompt_accuracy"] - lo["prompt_accuracy"]
+        keeps = st4["style_score"] >= 0.5
+        holds = gap <= 0.05 and keeps
+        L += ["", f"**The chapter's claim {'holds' if holds else 'does not hold'} here.** LCM-LoRA at 4 steps: "
+              f"{lo['prompt_accuracy']:.2f} prompt accuracy vs {full['prompt_accuracy']:.2f} for the full LCM student "
+              f"(gap {gap:+.2f}; the claim allows 0.05). On the style model it never saw: {st4['prompt_accuracy']:.2f} "
+              f"at 4 steps vs {st50['prompt_accuracy']:.2f} for the style model's own DDIM 50, style score "
+              f"{st4['style_score']:.2f} vs {st50['style_score']:.2f} ({'kept' if keeps else 'lost'})."]
+    return L
 
 
 def dir_size(p):
@@ -75,13 +120,15 @@ def main():
     reg = registry()
     order = {n: i for i, n in enumerate(["real", "vae-reconstruction"] + list(reg))}
     rows = [json.load(open(p)) for p in glob.glob(os.path.join(RUNS, "eval", "*.json"))
-            if not os.path.basename(p).startswith("frozen_")]
+            if not os.path.basename(p).startswith(("frozen_", "lora_"))]
     rows = [r for r in rows if r["pipeline"] in order and not (r["pipeline"] in reg and reg[r["pipeline"]]["frozen"])]
-    # frozen pipelines: their shipped folders are unchanged, so their earlier measured rows carry over
+    # Rows carry over from the previous report.json for frozen pipelines (shipped folders unchanged) and for any
+    # pipeline this runs/ has no evaluation of (a new machine whose runs/ was rebuilt by import_onnx.py: same weights).
+    fresh = {r["pipeline"] for r in rows}
     prev = os.path.join(args.models, "report.json")
-    if os.path.exists(prev):
-        rows += [dict(r, carried_over=True) for r in json.load(open(prev))
-                 if r["pipeline"] in reg and reg[r["pipeline"]]["frozen"]]
+    prev_rows = json.load(open(prev)) if os.path.exists(prev) else []
+    rows += [dict(r, carried_over=True) for r in prev_rows
+             if r["pipeline"] in order and r["pipeline"] not in fresh and not r.get("loras")]
     for p in glob.glob(os.path.join(RUNS, "eval", "frozen_*.json")):  # eval_frozen.py: partial prompts
         f = json.load(open(p))
         for r in rows:
@@ -89,8 +136,9 @@ def main():
                 r["prompt_accuracy_partial"] = f["prompt_accuracy_partial"]
                 r["prompt_accuracy_partial_heldout"] = f["prompt_accuracy_partial_heldout"]
     rows.sort(key=lambda r: (order[r["pipeline"]], r["scheduler"] or "", r["steps"] or 0, r["guidance_scale"] or 0))
+    lora_rows = lora_report_rows(prev_rows)
     with open(os.path.join(args.models, "report.json"), "w") as f:
-        json.dump(rows, f, indent=1)
+        json.dump(rows + lora_rows, f, indent=1)
     times = {}
     for s in STAGES:
         p = os.path.join(RUNS, s, "final.pt")
@@ -138,6 +186,7 @@ def main():
     for method, n, r, compute in method_rows(rows, reg, times):
         L.append(f"| {method} | {n} | {fmt(r['prompt_accuracy'])} | {fmt(r['prompt_accuracy_heldout'])} | "
                  f"{fmt(r.get('prompt_accuracy_partial'))} | {fmt(r['frechet_distance'], 2)} | {compute} |")
+    L += lora_section(lora_rows, rows)
     L += ["", "## Training time per stage (1 CPU thread, shared 2-core machine)", "",
           "Wall time spent training each stage, including any time the machine was shared (see the notes below).",
           "", "| stage | steps | time (min) |", "|---|---|---|"]

@@ -8,14 +8,12 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import grammar  # noqa: E402
 from fewstep.loop import Run, setup_threads, RUNS  # noqa: E402
 from fewstep.models import TextEncoder, UNet, n_params  # noqa: E402
-from fewstep.schedule import ABAR  # noqa: E402
-from fewstep.common import CaptionSampler, load_text_encoder, load_unet  # noqa: E402
+from fewstep.common import CaptionSampler, eps_loss, load_text_encoder, load_unet  # noqa: E402
 
 
 class EMA:
@@ -78,21 +76,11 @@ def main():
     run.print(f"unet {n_params(unet)} params, text encoder {n_params(te)} params (frozen), {len(mean)} latents, "
               f"captions: {args.p_full:.0%} canonical, the rest grammar variants" + (f"; init {args.init}" if args.init else ""))
     g = torch.Generator().manual_seed(run.step)
-    snr = ABAR / (1 - ABAR)
     while not run.done:
         idx = torch.randint(0, len(mean), (args.batch,), generator=g)
         z0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=g)) * scale
         ctx = captions.embed(idx, g)
-        drop = torch.rand(args.batch, generator=g) < 0.1
-        ctx = torch.where(drop.view(-1, 1, 1), uncond_ctx.expand_as(ctx), ctx)
-        t = torch.randint(0, 1000, (args.batch,), generator=g)
-        noise = torch.randn(z0.shape, generator=g)
-        a = ABAR[t].view(-1, 1, 1, 1)
-        xt = a.sqrt() * z0 + (1 - a).sqrt() * noise
-        pred = unet(xt, t.float(), ctx)
-        w = (torch.clamp(snr[t], max=5.0) / snr[t]).clamp(min=0.0)  # min-SNR-5 weighting (eps prediction)
-        w = w / w.mean()
-        loss = (w.view(-1, 1, 1, 1) * (pred - noise) ** 2).mean()
+        loss, mse = eps_loss(unet, z0, ctx, uncond_ctx, g)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -100,7 +88,7 @@ def main():
         sched.step()
         decay = min(0.999, (1 + run.step) / (10 + run.step))
         ema_u.update(unet, decay)
-        run.tick(loss=loss.item(), mse=F.mse_loss(pred, noise).item())
+        run.tick(loss=loss.item(), mse=mse.item())
     torch.save({"unet": ema_u.model.state_dict(), "unet_ch": list(unet.ch), "init": args.init or None, "scaling_factor": scale, "elapsed": run.elapsed,
                 "steps": run.step}, os.path.join(run.dir, "final.pt"))
     run.print("wrote final.pt")

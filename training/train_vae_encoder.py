@@ -51,7 +51,7 @@ def main():
         enc.load_state_dict(torch.load(args.init)["enc"])
     opt = torch.optim.Adam(enc.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, s / 100) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(1.0, s / args.steps)))))
+        opt, lambda s: min(1.0, s / 100) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(1.0, s / max(1, args.steps))))))
     run = Run(args.run, {"enc": enc, "opt": opt, "sched": sched}, args.steps, log_every=100)
     run.print(f"encoder {n_params(enc)} params, decoder frozen (scaling_factor {scale:.5f})")
     g = torch.Generator().manual_seed(1000 + run.step)

@@ -6,7 +6,7 @@ import torch
 
 from . import grammar
 from .loop import RUNS
-from .models import TextEncoder, UNet
+from .models import TextEncoder, UNet, legacy_unet_keys
 from .schedule import ABAR
 
 
@@ -39,11 +39,11 @@ def load_pipeline_unet(spec):
 
 def load_unet(path, cond_dim=None, ctx_dim=None):
     ck = torch.load(path)
-    sd = ck["unet"]
-    ctx_dim = ctx_dim or sd["a1.cross.k.weight"].shape[1]
+    sd = legacy_unet_keys(ck["unet"])
+    ctx_dim = ctx_dim or sd["down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight"].shape[1]
     u = UNet(ctx_dim=ctx_dim, ch=tuple(ck["unet_ch"]))
-    if "cond_proj.weight" in sd:
-        u.add_cond(sd["cond_proj.weight"].shape[1])
+    if "time_embedding.cond_proj.weight" in sd:
+        u.add_cond(sd["time_embedding.cond_proj.weight"].shape[1])
     u.load_state_dict(sd)
     if cond_dim and u.cond_proj is None:
         u.add_cond(cond_dim)
@@ -87,6 +87,25 @@ class LatentData:
         idx = torch.randint(0, self.n, (b,), generator=g)
         z0 = (self.mean[idx] + self.std[idx] * torch.randn(self.mean[idx].shape, generator=g)) * self.scale
         return z0, self.captions.embed(idx, g)
+
+
+def eps_loss(unet, z0, ctx, uncond, g, p_drop=0.1):
+    """The teacher's training objective (train_teacher.py): caption dropout p_drop (empty prompt, for classifier-free
+    guidance), t ~ U{0..999}, epsilon prediction with min-SNR-5 weighting (Hang et al. 2023). z0: scaled latents
+    [B,4,8,8]; ctx [B,77,D]; uncond [1,77,D]; g: torch.Generator (draw order: dropout, t, noise).
+    Returns (weighted loss, plain MSE) tensors."""
+    import torch.nn.functional as F
+    b = z0.shape[0]
+    drop = torch.rand(b, generator=g) < p_drop
+    ctx = torch.where(drop.view(-1, 1, 1), uncond.expand_as(ctx), ctx)
+    t = torch.randint(0, 1000, (b,), generator=g)
+    noise = torch.randn(z0.shape, generator=g)
+    a = ABAR[t].view(-1, 1, 1, 1)
+    pred = unet(a.sqrt() * z0 + (1 - a).sqrt() * noise, t.float(), ctx)
+    snr = ABAR[t] / (1 - ABAR[t])
+    w = (torch.clamp(snr, max=5.0) / snr).clamp(min=0.0)
+    w = w / w.mean()
+    return (w.view(-1, 1, 1, 1) * (pred - noise) ** 2).mean(), F.mse_loss(pred, noise)
 
 
 def alpha_sigma(t):

@@ -28,15 +28,6 @@ def _export(module, args, path, inputs, outputs):
     onnx.checker.check_model(m)
 
 
-class _UNetWrap(torch.nn.Module):
-    def __init__(self, unet):
-        super().__init__()
-        self.unet = unet
-
-    def forward(self, sample, timestep, encoder_hidden_states, timestep_cond=None):
-        return self.unet(sample, timestep, encoder_hidden_states, timestep_cond)
-
-
 def export_text_encoder(te, folder):
     # example ids only fix shapes; clamped so that a text encoder of an older (smaller) vocabulary exports too
     ids = torch.tensor([grammar.encode("a red circle"), grammar.encode("")], dtype=torch.int64).clamp(
@@ -79,6 +70,10 @@ def store_weights_fp16(path, min_elements=16):
 
 
 def export_unet(unet, folder, weights_fp16=False):
+    """unet/model.onnx with the module's own (diffusers) names, as torch.onnx.export writes them for a real
+    UNet2DConditionModel: conv / Gemm weights keep their parameter names (`down_blocks.0.resnets.0.conv1.weight`),
+    bias-free Linear weights become transposed `onnx::MatMul_N` initializers consumed by nodes named after the module
+    (`/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/MatMul`): the names a LoRA merge maps keys by."""
     b = 2
     x = torch.randn(b, LATENT_CH, 8, 8)
     t = torch.tensor([999.0, 499.0])
@@ -86,10 +81,10 @@ def export_unet(unet, folder, weights_fp16=False):
     path = os.path.join(folder, "unet", "model.onnx")
     if unet.cond_dim:
         cond = torch.randn(b, COND_DIM)
-        _export(_UNetWrap(unet), (x, t, ctx, cond), path,
+        _export(unet, (x, t, ctx, cond), path,
                 ["sample", "timestep", "encoder_hidden_states", "timestep_cond"], ["out_sample"])
     else:
-        _export(_UNetWrap(unet), (x, t, ctx), path, ["sample", "timestep", "encoder_hidden_states"], ["out_sample"])
+        _export(unet, (x, t, ctx), path, ["sample", "timestep", "encoder_hidden_states"], ["out_sample"])
     if weights_fp16:
         store_weights_fp16(path)
     _dump(os.path.join(folder, "unet", "config.json"), unet.config())

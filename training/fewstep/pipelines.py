@@ -31,6 +31,41 @@ METHOD_COMPUTE = {
 }
 
 
+# LoRA rows (evaluate_lora.py): the LCM-LoRA report's combination theta = theta_base + 0.8 tau_style + 1.0 tau_LCM.
+STYLE_LORA_SCALE = 0.8
+LCM_LORA_GUIDANCE = 1.0  # guidance_scale 1: no CFG batch (diffusers' LCM-LoRA docs: 1.0 to 2.0)
+
+
+def lora_cases():
+    """The evaluated base + adapter combinations: dicts with slug, name, base (U-Net checkpoint), loras [(adapter
+    checkpoint, scale)], scheduler (diffusers class), sched (its config), steps, guidance_scale."""
+    teacher = os.path.join(RUNS, "teacher", "final.pt")
+    style = os.path.join(RUNS, "style-full", "final.pt")
+    lcm = os.path.join(RUNS, "lcm-lora", "final.pt")
+    sty = os.path.join(RUNS, "style-lora", "final.pt")
+    ddim, lcm_s = schedule.ddim_config("epsilon", "trailing"), schedule.lcm_config(50)
+    g = LCM_LORA_GUIDANCE
+    out = [dict(slug=f"teacher-lcm-lora-{n}", name="teacher + LCM-LoRA", base=teacher, loras=[(lcm, 1.0)],
+                scheduler="LCMScheduler", sched=lcm_s, steps=n, guidance_scale=g) for n in (1, 2, 4, 8)]
+    out += [
+        dict(slug="teacher-ddim-50", name="teacher", base=teacher, loras=[], scheduler="DDIMScheduler", sched=ddim,
+             steps=50, guidance_scale=TEACHER_GUIDANCE),
+        dict(slug="style-full-ddim-50", name="style model (full fine-tune)", base=style, loras=[],
+             scheduler="DDIMScheduler", sched=ddim, steps=50, guidance_scale=TEACHER_GUIDANCE),
+        dict(slug="style-full-ddim-4", name="style model (full fine-tune)", base=style, loras=[],
+             scheduler="DDIMScheduler", sched=ddim, steps=4, guidance_scale=TEACHER_GUIDANCE),
+        dict(slug="style-full-lcm-lora-4", name="style model + LCM-LoRA", base=style, loras=[(lcm, 1.0)],
+             scheduler="LCMScheduler", sched=lcm_s, steps=4, guidance_scale=g),
+        dict(slug="teacher-style-lora-ddim-50", name="teacher + style LoRA", base=teacher,
+             loras=[(sty, STYLE_LORA_SCALE)], scheduler="DDIMScheduler", sched=ddim, steps=50,
+             guidance_scale=TEACHER_GUIDANCE),
+        dict(slug="teacher-style-lora-lcm-lora-4", name="teacher + style LoRA + LCM-LoRA", base=teacher,
+             loras=[(sty, STYLE_LORA_SCALE), (lcm, 1.0)], scheduler="LCMScheduler", sched=lcm_s, steps=4,
+             guidance_scale=g),
+    ]
+    return out
+
+
 def registry():
     p = {
         "fewstep-teacher": dict(
