@@ -28,6 +28,62 @@ from evaluate import Ctx, EVAL_DIR, generate, grid_png, score, score_partial  # 
 from train_style import load_style_head  # noqa: E402
 
 
+def load_styles_evaluator():
+    """The style-aware evaluator (train_evaluator.py --styles plain,ink -> runs/evaluator-styles), or None: the
+    shipped evaluator never saw ink renderings, so prompt accuracy of ink images is also scored with this one."""
+    path = os.path.join(os.path.dirname(EVAL_DIR), "evaluator-styles", "final.pt")
+    if not os.path.exists(path):
+        return None
+    ev = E.Evaluator()
+    ev.load_state_dict(torch.load(path)["ev"])
+    return ev.eval()
+
+
+def styled_accuracy(ev2, ims, scenes):
+    """{prompt_accuracy_styles_eval, prompt_accuracy_heldout_styles_eval} from (seen, held-out) images."""
+    if ev2 is None:
+        return {}
+    return {k: E.prompt_match(E.predict(ev2, im)[0], sc) for k, im, sc in
+            zip(("prompt_accuracy_styles_eval", "prompt_accuracy_heldout_styles_eval"), ims, scenes)}
+
+
+def style_reference_rows(c, head, ev2=None):
+    """The ceiling of the style rows: real ink renderings of the eval scenes and their VAE reconstructions, scored
+    by the same (plain-trained) evaluator and the style head; and the plain ones' style score (the floor)."""
+    import random
+    import numpy as np
+    from fewstep import data
+    rows = []
+    for style in data.STYLES:
+        for recon in (False, True):
+            slug = f"reference-{style}-{'vae' if recon else 'real'}"
+            path = os.path.join(EVAL_DIR, f"lora_{slug}.json")
+            if os.path.exists(path):
+                rows.append(json.load(open(path)))
+                continue
+            res, ims = {}, []
+            for tag, scenes in (("seen", c.seen), ("heldout", c.heldout)):
+                rng = random.Random(55)
+                x = data.to_tensor(np.stack([data.render(s, rng, style) for s in scenes]))
+                if recon:
+                    with torch.no_grad():
+                        x = c.dec(c.enc(x)[0]).clamp(-1, 1)
+                res[tag] = score(c, x, scenes)
+                ims.append(x)
+            with torch.no_grad():
+                st = float(torch.sigmoid(head(torch.cat(ims))).mean())
+            row = {"pipeline": f"{'VAE reconstruction' if recon else 'real images'} ({style})", "slug": slug,
+                   "base": None, "loras": [], "scheduler": None, "steps": None, "guidance_scale": None,
+                   "prompt_accuracy": res["seen"][0], "prompt_accuracy_heldout": res["heldout"][0],
+                   "attribute_accuracy": res["seen"][1], "attribute_accuracy_heldout": res["heldout"][1],
+                   "prompt_accuracy_partial": None, "frechet_distance": E.frechet(res["seen"][2], c.ref),
+                   "style_score": st, "samples": None, "n_seen": len(c.seen), "n_heldout": len(c.heldout),
+                   **styled_accuracy(ev2, ims, (c.seen, c.heldout))}
+            json.dump(row, open(path, "w"))
+            rows.append(row)
+    return rows
+
+
 def build_unet(case):
     unet, _ = load_unet(case["base"])
     for path, scale in case["loras"]:
@@ -47,6 +103,9 @@ def main():
     c = Ctx(args.n_seen, args.n_heldout)
     head = load_style_head()
     only = {s for s in args.only.split(",") if s}
+    ev2 = load_styles_evaluator()
+    for r in style_reference_rows(c, head, ev2):
+        print(json.dumps(r))
     for case in lora_cases():
         if only and case["slug"] not in only:
             continue
@@ -83,7 +142,8 @@ def main():
                "attribute_accuracy_heldout": att_h, "prompt_accuracy_partial": part_s,
                "prompt_accuracy_partial_heldout": part_h, "frechet_distance": E.frechet(feat, c.ref),
                "style_score": style, "samples": f"samples/lora-{case['slug']}.png", "n_seen": len(c.seen),
-               "n_heldout": len(c.heldout), "seconds_per_image_torch_1thread": dt / (len(c.seen) + len(c.heldout))}
+               "n_heldout": len(c.heldout), "seconds_per_image_torch_1thread": dt / (len(c.seen) + len(c.heldout)),
+               **styled_accuracy(ev2, (im_s, im_h), (c.seen, c.heldout))}
         json.dump(row, open(path, "w"))
         print(json.dumps(row), flush=True)
 

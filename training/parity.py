@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import grammar, lora  # noqa: E402
 from fewstep.common import load_pipeline_unet, load_text_encoder, load_vae  # noqa: E402
-from fewstep.pipelines import registry  # noqa: E402
+from fewstep.pipelines import LCM_LORA_GUIDANCE, registry  # noqa: E402
 from fewstep.models import guidance_embedding  # noqa: E402
 from fewstep.sampling import make_scheduler, sample  # noqa: E402
 
@@ -30,9 +30,9 @@ PROMPT = "a large purple circle in the center on a white background"
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 # (fixture name, base pipeline, [(models/loras file, scale)], scheduler class, steps, guidance_scale)
 LORA_CASES = [
-    ("lora-teacher-lcm", "fewstep-teacher", [("models/loras/fewstep-lcm-lora.safetensors", 1.0)], "LCMScheduler", 4, 1.0),
+    ("lora-teacher-lcm", "fewstep-teacher", [("models/loras/fewstep-lcm-lora.safetensors", 1.0)], "LCMScheduler", 4, LCM_LORA_GUIDANCE),
     ("lora-style-lcm", "fewstep-teacher", [("models/loras/fewstep-style-ink.safetensors", 0.8),
-                                           ("models/loras/fewstep-lcm-lora.safetensors", 1.0)], "LCMScheduler", 4, 1.0),
+                                           ("models/loras/fewstep-lcm-lora.safetensors", 1.0)], "LCMScheduler", 4, LCM_LORA_GUIDANCE),
 ]
 
 

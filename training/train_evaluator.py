@@ -36,10 +36,15 @@ def main():
     ap.add_argument("--vae-run", default=os.path.join(RUNS, "vae"))
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "evaluator"))
     ap.add_argument("--run", default="evaluator")
+    ap.add_argument("--styles", default="plain", help="comma list of data.STYLES rendered in equal shares; "
+                    "'plain,ink' trains the style-aware evaluator that evaluate_lora.py scores the style rows with")
     args = ap.parse_args()
     setup_threads()
     torch.manual_seed(0)
-    imgs, labels, _ = data.make_dataset(args.images, seed=3, heldout=None)
+    styles = [st for st in args.styles.split(",") if st]
+    parts = [data.make_dataset(args.images // len(styles), seed=3 + 100 * k, heldout=None, style=st)
+             for k, st in enumerate(styles)]
+    imgs, labels = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     x_all, y_all = data.to_tensor(imgs), torch.from_numpy(labels)
     vae = None
     if os.path.exists(os.path.join(args.vae_run, "final.pt")):

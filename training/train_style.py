@@ -82,7 +82,7 @@ def _reconstructions(n, seed):
     return torch.cat(xs), torch.cat(ys)
 
 
-def train_head(steps=600, n=3000):
+def train_head(steps=3000, n=3000):
     torch.manual_seed(0)
     x, y = _reconstructions(n, 9)
     xv, yv = _reconstructions(max(10, n // 6), 10)
@@ -113,7 +113,7 @@ def main():
     ap.add_argument("--lr", type=float, default=0.0, help="default 1e-4 (full), 5e-4 (lora)")
     ap.add_argument("--rank", type=int, default=8)
     ap.add_argument("--alpha", type=float, default=8.0)
-    ap.add_argument("--head-steps", type=int, default=600)
+    ap.add_argument("--head-steps", type=int, default=3000)
     args = ap.parse_args()
     setup_threads()
     if args.mode == "data":
