@@ -2,7 +2,7 @@
 // Fill `size` and `sha256` of the shipped entries of models/catalog.json from the files in models/ on disk, and
 // derive resolution/latentSize from unet/config.json (sample_size, in_channels) and vae_decoder/config.json
 // (block_out_channels -> scale factor). External-data files (model.onnx_data) found next to a listed model.onnx
-// are added. Remote entries are left alone.
+// are added. Shipped LoRA adapters (`loras`) get their file's size and sha256. Remote entries are left alone.
 //
 //   node scripts/update-catalog-sizes.mjs            rewrite models/catalog.json
 //   node scripts/update-catalog-sizes.mjs --check    exit 1 if the catalog is out of date (CI)
@@ -93,6 +93,22 @@ for (const entry of catalog.models) {
     warnings.push(`${entry.id}: no unet/config.json sample_size; resolution/latentSize left as they are`);
   }
   if (weightBytes > 0) entry.approxVramMB = Math.ceil((weightBytes / 2 ** 20) * 1.5 + 16);
+}
+
+// Shipped LoRA adapters (catalog `loras`): size and sha256 of their one file, from the same local folder.
+for (const lora of catalog.loras ?? []) {
+  if (lora.kind !== 'shipped' || lora.source?.type !== 'local') continue;
+  for (const f of lora.files) {
+    const p = join(resolve(root, lora.source.path), f.path);
+    const s = await statOrNull(p);
+    if (!s) {
+      warnings.push(`${lora.id}: ${lora.source.path}/${f.path} is not there yet; size left as it is`);
+      continue;
+    }
+    f.size = s.size;
+    f.sha256 = await sha256(p);
+    filled++;
+  }
 }
 
 const after = `${JSON.stringify(catalog, null, 2)}\n`;

@@ -242,6 +242,43 @@ describe('fewstep generate: same pixels as the app on WASM', () => {
   }, SLOW);
 });
 
+describe('fewstep generate --lora', () => {
+  it('merges the shipped LCM-LoRA and style LoRA like the app engine (same pixels); the record and the line list them', async () => {
+    const lcm = 'models/loras/fewstep-lcm-lora.safetensors';
+    const ink = 'models/loras/fewstep-style-ink.safetensors';
+    const out = join(tmp, 'teacher-lora.png');
+    const r = await cli(['generate', '--model', 'models/fewstep-teacher', '--prompt', PROMPT, '--seed', '7', '--sampler', 'lcm', '--steps', '4', '--guidance', '1', '--lora', lcm, '--lora', `${ink}:0.8`, '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/, LCMScheduler 4 steps, seed 7, \d+ ms, LoRA fewstep-lcm-lora:1 \+ fewstep-style-ink:0\.8 \(merged in \d+ ms\)\n$/);
+    // The app's engine: the same model with the same LoRA set (a pool id of its own), the app's params.
+    const loras = [lcm, ink].map((f, i) => ({ name: f.split('/').pop()!.replace('.safetensors', ''), scale: i === 0 ? 1 : 0.8, bytes: new Uint8Array(readFileSync(join(ROOT, f))).buffer }));
+    const loaded = await app.request({ type: 'load', model: { ...shippedRef('fewstep-teacher'), id: 'fewstep-teacher+lora' }, provider: 'wasm', loras });
+    if (loaded.type !== 'loaded') throw new Error(loaded.type);
+    expect(loaded.model.lora?.adapters.map((a) => [a.name, a.format, a.unmatched])).toEqual([
+      ['fewstep-lcm-lora', 'peft', 0],
+      ['fewstep-style-ink', 'kohya', 0],
+    ]);
+    const settings: Settings = { ...DEFAULT_SETTINGS, modelId: 'fewstep-teacher', prompt: PROMPT, seed: 7, steps: 4, guidanceScale: 1, sampler: 'LCMScheduler', loras: [{ id: 'fewstep-lcm-lora', scale: 1 }, { id: 'fewstep-style-ink', scale: 0.8 }] };
+    const ev = await app.request({ type: 'generate', params: generateParams(settings, { schedulerClass: 'LCMScheduler' }), modelId: 'fewstep-teacher+lora' });
+    if (ev.type !== 'result') throw new Error(ev.type);
+    const d = pixelDiff(png(out), ev.result.image);
+    console.log(`fewstep-teacher + LCM-LoRA + ink 0.8, LCM 4 steps: max |CLI - app| = ${d.max}`);
+    expect(d.max).toBe(0);
+    // the LoRAs change the image
+    const plain = await reference('fewstep-teacher', { prompt: PROMPT, seed: 7, steps: 4, guidanceScale: 1, sampler: 'LCMScheduler' });
+    expect(Buffer.from(plain.result.image.data).equals(Buffer.from(ev.result.image.data))).toBe(false);
+    const record = recordFromChunks(readTextChunks(png(out)))!;
+    expect(record.loras).toEqual([
+      { name: 'fewstep-lcm-lora', scale: 1 },
+      { name: 'fewstep-style-ink', scale: 0.8 },
+    ]);
+    const run: RunResult = { requestId: 'r', modelId: 'fewstep-teacher', modelName: record.modelName!, provider: 'wasm', params: settings, result: ev.result, finishedAt: Date.now(), source: 'single' };
+    const strip = ({ createdAt: _c, latencyMs: _l, stageTimings: _s, ...rest }: Partial<GenerationRecord>) => rest;
+    expect(strip(record)).toEqual(strip(toGenerationRecord(run)));
+  }, SLOW);
+});
+
 describe('fewstep info', () => {
   it('prints components, graph I/O with symbolic dims, the resolved scheduler config and the pipeline kind', async () => {
     const r = await cli(['info', '--model', 'models/fewstep-turbo']);
@@ -269,7 +306,9 @@ describe('fewstep: bad input is one line on stderr and a non-zero exit', () => {
     ['unknown sampler', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--sampler', 'Heun', '--out', 'x.png'], /unknown sampler "Heun"; known: DDPMScheduler \(ddpm\), DDIMScheduler/, 2],
     ['steps 0', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--steps', '0', '--out', 'x.png'], /--steps must be a whole number from 1 to 1000, got "0"/, 2],
     ['bad --out folder', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--out', 'no/such/dir/x.png'], /--out no\/such\/dir\/x\.png: the folder .*no\/such\/dir does not exist/, 1],
-    ['--lora', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--lora', 'a.safetensors:0.8', '--out', 'x.png'], /^fewstep: LoRA is not supported yet \(issue 13\)$/, 2],
+    ['--lora strength', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--lora', 'a.safetensors:strong', '--out', 'x.png'], /^fewstep: --lora a\.safetensors:strong: the strength after ':' must be a number from -4 to 4, got "strong"$/, 2],
+    ['--lora missing file', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--lora', 'no-such.safetensors', '--out', 'x.png'], /^fewstep: --lora no-such\.safetensors: no such file$/, 1],
+    ['--lora not safetensors', ['generate', '--model', 'models/fewstep-teacher', ...ok, '--lora', 'models/loras/index.json', '--out', 'WRITABLE'], /^fewstep: index\.json is not a valid safetensors file: its header length \d+ (is over the 100000000-byte limit|runs past the end of the file)/, 1],
     ['unknown flag', ['generate', '--model', 'models/fewstep-turbo', '--promt', 'x'], /unknown flag --promt/, 2],
     ['not a pipeline folder', ['generate', '--model', 'src', ...ok, '--out', 'x.png'], /--model src is not a diffusers ONNX pipeline folder: Missing unet\/model\.onnx/, 1],
     ['unknown catalog id', ['info', '--model', 'no-such-id', '--catalog', 'CATALOG'], /--model no-such-id is not a folder, a URL or a catalog id \(catalog ids: (fewstep-teacher, fewstep-turbo|fewstep-turbo, fewstep-teacher), remote-turbo\)/, 1],

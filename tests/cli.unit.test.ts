@@ -14,7 +14,7 @@ import { toGenerationRecord } from '../src/app/compare/records';
 import { DEFAULT_SETTINGS, type RunResult, type Settings } from '../src/app/store';
 import { generateOptions, parseArgv, type GenerateOptions } from '../src/cli/args';
 import { UsageError } from '../src/cli/errors';
-import { paramsFor } from '../src/cli/generate';
+import { loraNameOf, loraSummary, paramsFor } from '../src/cli/generate';
 import { main } from '../src/cli/main';
 import { slugId } from '../src/cli/models';
 import { generationRecord } from '../src/cli/record';
@@ -72,10 +72,31 @@ describe('flags', () => {
     expect(usage(() => generateOptions(parseArgv(['generate', '--model', 'm', '--prompt', 'p']).values))).toMatch(/^--out is required/);
   });
 
-  it('refuses --lora before anything else', () => {
-    expect(usage(() => generateOptions(parseArgv(['generate', '--lora', 'a.safetensors:0.5', '--lora', 'b.safetensors']).values))).toBe(
-      'LoRA is not supported yet (issue 13)',
-    );
+  it('--lora file[:strength], repeatable, strength 1 by default; paths with ":" (Windows drives) stay whole', () => {
+    expect(gen().loras).toEqual([]);
+    expect(gen('--lora', 'a.safetensors:0.5', '--lora', 'dir/b.safetensors', '--lora=c.safetensors:-1.25').loras).toEqual([
+      { file: 'a.safetensors', scale: 0.5 },
+      { file: 'dir/b.safetensors', scale: 1 },
+      { file: 'c.safetensors', scale: -1.25 },
+    ]);
+    expect(gen('--lora', 'C:\\loras\\a.safetensors').loras).toEqual([{ file: 'C:\\loras\\a.safetensors', scale: 1 }]);
+    expect(gen('--lora', 'C:\\loras\\a.safetensors:0.8').loras).toEqual([{ file: 'C:\\loras\\a.safetensors', scale: 0.8 }]);
+    expect(usage(() => gen('--lora', 'a.safetensors:strong'))).toBe('--lora a.safetensors:strong: the strength after \':\' must be a number from -4 to 4, got "strong"');
+    expect(usage(() => gen('--lora', 'a.safetensors:4.5'))).toBe('--lora a.safetensors:4.5: the strength after \':\' must be a number from -4 to 4, got "4.5"');
+    expect(usage(() => gen('--lora', 'a.safetensors:'))).toBe('--lora a.safetensors:: the strength after \':\' must be a number from -4 to 4, got ""');
+    expect(usage(() => gen('--lora', ':0.5'))).toBe('--lora ":0.5": give a .safetensors file, e.g. --lora adapter.safetensors:0.8');
+    expect(loraNameOf('models/loras/fewstep-lcm-lora.safetensors')).toBe('fewstep-lcm-lora');
+    expect(loraSummary(undefined)).toBe('');
+    expect(
+      loraSummary({
+        adapters: [
+          { name: 'a', scale: 1, format: 'peft', rank: 8, alpha: 8, matched: 10, unmatched: 0, textEncoderKeys: 0 },
+          { name: 'b', scale: 0.8, format: 'kohya', rank: 4, alpha: 1, matched: 6, unmatched: 3, textEncoderKeys: 2, firstUnmatched: 'x' },
+        ],
+        weightsChanged: 5,
+        ms: 12.4,
+      }),
+    ).toBe(', LoRA a:1 + b:0.8 (merged in 12 ms; 3 keys unmatched; 2 text-encoder keys not applied)');
   });
 
   it('takes the sampler as a class name or a registry alias', () => {
@@ -115,6 +136,7 @@ describe('the same params and metadata as the app', () => {
     ...(o.eta !== undefined ? { eta: o.eta } : {}),
     ...(o.gamma !== undefined ? { gamma: o.gamma } : {}),
     rng: o.rng,
+    loras: o.loras.map((l) => ({ id: loraNameOf(l.file), scale: l.scale })),
   });
   const cases: Array<[string, string[], string]> = [
     ['model defaults', [], 'EulerDiscreteScheduler'],
@@ -125,6 +147,7 @@ describe('the same params and metadata as the app', () => {
     ['the model is TCD', ['--gamma', '0.1'], 'TCDScheduler'],
     ['custom timesteps', ['--timesteps', '999,749,499,249'], 'EulerDiscreteScheduler'],
     ['torch rng', ['--rng', 'torch', '--seed', '0'], 'LCMScheduler'],
+    ['LoRAs (record field loras: name and strength)', ['--lora', 'models/loras/fewstep-lcm-lora.safetensors', '--lora', 'ink.safetensors:0.8', '--sampler', 'lcm'], 'DDIMScheduler'],
   ];
   it.each(cases)('%s', (_name, args, modelClass) => {
     const o = gen(...args);
@@ -146,7 +169,8 @@ describe('the same params and metadata as the app', () => {
     const model = { id: 'fewstep-turbo', name: 'Fewstep turbo' };
     const at = new Date('2026-12-01T00:00:00Z');
     const run: RunResult = { requestId: 'r', modelId: model.id, modelName: model.name, provider: 'wasm', params: s, result, finishedAt: at.getTime(), source: 'single' };
-    expect(generationRecord(mine, result, model, at)).toEqual(toGenerationRecord(run));
+    const loras = o.loras.map((l) => ({ name: loraNameOf(l.file), scale: l.scale }));
+    expect(generationRecord(mine, result, model, at, loras)).toEqual(toGenerationRecord(run));
   });
 });
 

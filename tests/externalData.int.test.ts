@@ -50,7 +50,8 @@ async function generate(files: Array<{ path: string; blob: Blob }>): Promise<{ l
 
 describe.skipIf(!hasOnnx)('external data', () => {
   it('a UNet with model.onnx_data loads and matches the single-file original', async () => {
-    expect(statSync(join(dir, 'unet/model.onnx')).size).toBeLessThan(statSync(join(src!, 'unet/model.onnx')).size / 4);
+    // the weights moved out: the graph keeps only structure (node names are long: diffusers module paths)
+    expect(statSync(join(dir, 'unet/model.onnx')).size).toBeLessThan(statSync(join(src!, 'unet/model.onnx')).size / 2);
     expect(existsSync(join(dir, 'unet/model.onnx_data'))).toBe(true);
     const ext = await generate(filesOf(dir));
     expect(ext.loaded?.type, JSON.stringify(ext.loaded)).toBe('loaded');

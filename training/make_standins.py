@@ -10,7 +10,13 @@ export does that) and opset. Weights are random and tiny; every output depends o
 Facts and their sources: training/standins/EVIDENCE.md. Each stand-in folder gets a `standin.json` manifest
 (which catalog entry / repo it mimics, the real file list with the real byte sizes where known, the stand-in's
 own files with sizes and sha256, and each graph's signature); `index.json` lists them all.
-Needs only numpy + onnx (Debian python3-onnx); deterministic (fixed seeds); the whole set is well under 20 MB.
+
+U-Nets of diffusers-U-Net exports are tiny instances of the family's own U-Net class (training/fewstep/models.py,
+diffusers' module names) exported by torch.onnx as the real files were (standins/torch_unet.py), so LoRA keys map
+onto them through the real node / initializer name shapes (issue 13). LoRA stand-ins (kind "lora") are one
+.safetensors file in a public adapter's key layout for such a U-Net, checked against its graph when written.
+Needs numpy + onnx + torch (Debian python3-onnx, python3-torch); deterministic for a given torch (fixed seeds);
+the whole set is about 8.5 MB.
 """
 from __future__ import annotations
 
@@ -18,8 +24,11 @@ import argparse
 import hashlib
 import json
 import shutil
+import struct
 import sys
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "standins"))
@@ -90,6 +99,141 @@ def sorted_dict(d: dict) -> dict:
     return dict(sorted(d.items()))
 
 
+# U-Net of the diffusers-U-Net exports: a tiny instance of the family's class (fewstep.models.UNet, diffusers module
+# names) exported by torch.onnx as the real files were (standins/torch_unet.py), so node and initializer names have
+# the real shapes and LoRA keys can be mapped on it. Built lazily: torch is imported only when a stand-in needs it.
+def torch_unet(*, ctx: int, proj: str, seed: int, precision: str, opset: int, sample_dims, timestep_dtype: int,
+               timestep_dims, ehs_dims, out_dims, extra=(), cond_dim: int | None = None):
+    def make():
+        import torch_unet as TU
+        u = TU.build(ctx_dim=ctx, seed=seed, cond_dim=cond_dim, proj=proj)
+        return TU.export(u, opset=opset, precision=precision, sample_dims=sample_dims, timestep_dtype=timestep_dtype,
+                         timestep_dims=timestep_dims, ehs_dims=ehs_dims, out_dims=out_dims, extra=extra,
+                         producer=PRODUCER)
+    return make
+
+
+# ------------------------------------------------------------------------------------------- safetensors (LoRA)
+HF_DTYPES = {np.dtype(np.float16): ("F16", 2), np.dtype(np.float32): ("F32", 4)}
+
+
+def hf_safetensors(tensors: dict, metadata: dict | None) -> bytes:
+    """A .safetensors file as huggingface/safetensors' serializer writes it (safetensors.torch.save_file): u64 LE
+    header length, compact JSON with "__metadata__" first and the tensors in data order (by dtype alignment, then
+    name), contiguous data_offsets from 0, the JSON padded with spaces to a multiple of 8, then the data: the same
+    serialization as real_lcm_lora_sd15_header(), whose output is byte for byte the published file's header.
+    (training/fewstep/lora.py save_safetensors writes the same format with "__metadata__" last.)"""
+    order = sorted(tensors, key=lambda k: (-HF_DTYPES[np.asarray(tensors[k]).dtype][1], k))
+    header: dict = {}
+    if metadata is not None:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    blobs, off = [], 0
+    for k in order:
+        arr = np.asarray(tensors[k])  # not ascontiguousarray: it turns a 0-dim alpha into shape [1]
+        raw = arr.tobytes(order="C")
+        header[k] = {"dtype": HF_DTYPES[arr.dtype][0], "shape": list(arr.shape), "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+
+
+# The public file latent-consistency/lcm-lora-sdv1-5 pytorch_lora_weights.safetensors (EVIDENCE.md#lcm-lora-sdv1-5).
+LCM_LORA_SD15_REAL = {"path": "pytorch_lora_weights.safetensors", "size": 134621556,
+                      "sha256": "8f90d840e075ff588a58e22c6586e2ae9a6f7922996ee6649a7f01072333afe4",
+                      "revision": "cf2fced511dbe7e26c8d1d397e728fbab875db4b", "headerLength": 116544,
+                      "headerSha256": "3ca15dde66470e73c8d68dbb9ab64d6e7ad014f525b58193a9a3b161eb6cc263",
+                      "tensors": 834}
+# LCM-LoRA's target modules (luosiallen/latent-consistency-model train_lcm_distill_lora_sd_wds.py LoraConfig).
+LCM_LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2", "conv1",
+                    "conv2", "conv_shortcut", "downsamplers.0.conv", "upsamplers.0.conv", "time_emb_proj")
+
+
+def sd15_unet_modules() -> list[tuple[str, str, int, int, int]]:
+    """(module path, "linear" | "conv", in, out, kernel) of every LCM-LoRA target of Stable Diffusion 1.5's
+    UNet2DConditionModel (block_out_channels 320/640/1280/1280, 2 layers per block, cross-attention width 768,
+    1x1-conv proj_in/proj_out, GEGLU feed-forward 4x, time embedding 1280), in module order."""
+    ch, temb, ctx = (320, 640, 1280, 1280), 1280, 768
+    mods: list[tuple[str, str, int, int, int]] = []
+
+    def res(p, cin, cout):
+        mods.extend([(f"{p}.conv1", "conv", cin, cout, 3), (f"{p}.time_emb_proj", "linear", temb, cout, 1),
+                     (f"{p}.conv2", "conv", cout, cout, 3)])
+        if cin != cout:
+            mods.append((f"{p}.conv_shortcut", "conv", cin, cout, 1))
+
+    def attn(p, c):
+        mods.append((f"{p}.proj_in", "conv", c, c, 1))
+        q = f"{p}.transformer_blocks.0"
+        for a in ("attn1", "attn2"):
+            kin = c if a == "attn1" else ctx
+            mods.extend([(f"{q}.{a}.to_q", "linear", c, c, 1), (f"{q}.{a}.to_k", "linear", kin, c, 1),
+                         (f"{q}.{a}.to_v", "linear", kin, c, 1), (f"{q}.{a}.to_out.0", "linear", c, c, 1)])
+        mods.extend([(f"{q}.ff.net.0.proj", "linear", c, 8 * c, 1), (f"{q}.ff.net.2", "linear", 4 * c, c, 1)])
+        mods.append((f"{p}.proj_out", "conv", c, c, 1))
+
+    skips, cin = [ch[0]], ch[0]
+    for i, c in enumerate(ch):
+        for j in range(2):
+            res(f"down_blocks.{i}.resnets.{j}", cin if j == 0 else c, c)
+            if i < 3:
+                attn(f"down_blocks.{i}.attentions.{j}", c)
+            skips.append(c)
+        cin = c
+        if i < 3:
+            mods.append((f"down_blocks.{i}.downsamplers.0.conv", "conv", c, c, 3))
+            skips.append(c)
+    res("mid_block.resnets.0", 1280, 1280)
+    attn("mid_block.attentions.0", 1280)
+    res("mid_block.resnets.1", 1280, 1280)
+    prev = 1280
+    for i, c in enumerate(reversed(ch)):
+        for j in range(3):
+            res(f"up_blocks.{i}.resnets.{j}", prev + skips.pop(), c)
+            prev = c
+            if i > 0:
+                attn(f"up_blocks.{i}.attentions.{j}", c)
+        if i < 3:
+            mods.append((f"up_blocks.{i}.upsamplers.0.conv", "conv", c, c, 3))
+    return mods
+
+
+def kohya_lora_shapes(mods, rank: int) -> dict[str, list[int]]:
+    """Key -> shape of a LoRA in the layout diffusers' LCM-LoRA scripts save (get_module_kohya_state_dict):
+    `lora_unet_<module path, "." -> "_">.lora_down.weight` [r, in(, k, k)], `.lora_up.weight` [out, r(, 1, 1)],
+    `.alpha` (a 0-dim tensor)."""
+    out = {}
+    for path, kind, cin, cout, k in mods:
+        key = "lora_unet_" + path.replace(".", "_")
+        out[f"{key}.lora_down.weight"] = [rank, cin] if kind == "linear" else [rank, cin, k, k]
+        out[f"{key}.lora_up.weight"] = [cout, rank] if kind == "linear" else [cout, rank, 1, 1]
+        out[f"{key}.alpha"] = []
+    return out
+
+
+def real_lcm_lora_sd15_header() -> bytes:
+    """The JSON header of the published SD 1.5 LCM-LoRA, rebuilt from Stable Diffusion 1.5's architecture: kohya keys
+    of the 278 target modules, rank 64, every tensor float16 (the alphas too, 0-dim), metadata {"format": "pt"}
+    (safetensors.torch.save_file's). Its length and sha256 equal the ones a public download manifest records for the
+    real file (116,544 bytes; header sha256 3ca15dde...), so this is the real key set, shapes and dtypes; the alpha
+    values are in the data, which is not public here."""
+    shapes = kohya_lora_shapes(sd15_unet_modules(), 64)
+    header: dict = {"__metadata__": {"format": "pt"}}
+    off = 0
+    for k in sorted(shapes):
+        n = 2 * int(np.prod(shapes[k])) if shapes[k] else 2
+        header[k] = {"dtype": "F16", "shape": shapes[k], "data_offsets": [off, off + n]}
+        off += n
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    real = LCM_LORA_SD15_REAL
+    assert len(h) == real["headerLength"], len(h)
+    assert hashlib.sha256(h).hexdigest() == real["headerSha256"], "rebuilt header differs from the published one"
+    assert 8 + len(h) + off == real["size"]
+    return h
+
+
 # ---------------------------------------------------------------------------------------------- stand-in specs
 def sd_turbo(out: Path) -> dict:
     p, op = "fp16-keepio", 14
@@ -98,11 +242,11 @@ def sd_turbo(out: Path) -> dict:
             precision=p, opset=op, ids_dtype=G.I32, batch="batch_size", seq="sequence_length", hidden=1024,
             outputs=[("last_hidden_state", "hidden", 1024), ("pooler_output", "pooled", 1024)], seed=11,
             producer=PRODUCER), None),
-        "unet/model.onnx": (G.unet(
-            precision=p, opset=op, sample_dims=["batch_size", "num_channels", "height", "width"],
-            timestep_dtype=G.I64, timestep_dims=["steps"],
-            ehs_dims=["batch_size", "sequence_length", 1024],
-            out_dims=["batch_size", "num_channels", "height", "width"], seed=12, producer=PRODUCER), None),
+        "unet/model.onnx": (torch_unet(
+            ctx=1024, proj="linear", seed=12, precision=p, opset=op,
+            sample_dims=["batch_size", "num_channels", "height", "width"], timestep_dtype=G.I64,
+            timestep_dims=["steps"], ehs_dims=["batch_size", "sequence_length", 1024],
+            out_dims=["batch_size", "num_channels", "height", "width"]), None),
         "vae_decoder/model.onnx": (G.vae_decoder(
             precision=p, opset=op, in_dims=["batch_size", "num_channels_latent", "height_latent", "width_latent"],
             out_dims=["batch_size", "num_channels", "height", "width"], seed=13, producer=PRODUCER), None),
@@ -153,11 +297,10 @@ def lcm_dreamshaper(out: Path) -> dict:
             precision=p, opset=op, ids_dtype=G.I32, batch="batch_size", seq="sequence_length", hidden=768,
             outputs=[("last_hidden_state", "hidden", 768), ("pooler_output", "pooled", 768)], seed=21,
             producer=PRODUCER), None),
-        "unet/model.onnx": (G.unet(
-            precision=p, opset=op, sample_dims=sample, timestep_dtype=G.F32, timestep_dims=["steps"],
-            ehs_dims=["batch_size", "sequence_length", 768], out_dims=sample,
-            extra=[("timestep_cond", ["batch_size", 256], 256, 1.0)], seed=22, producer=PRODUCER),
-            "model.onnx_data"),
+        "unet/model.onnx": (torch_unet(
+            ctx=768, proj="conv", cond_dim=256, seed=22, precision=p, opset=op, sample_dims=sample,
+            timestep_dtype=G.F32, timestep_dims=["steps"], ehs_dims=["batch_size", "sequence_length", 768],
+            out_dims=sample, extra=[("timestep_cond", ["batch_size", 256])]), "model.onnx_data"),
         "vae_decoder/model.onnx": (G.vae_decoder(
             precision=p, opset=op, in_dims=["batch_size", "num_channels_latent", "height_latent", "width_latent"],
             out_dims=sample, seed=23, producer=PRODUCER), "model.onnx_data"),
@@ -203,9 +346,9 @@ def sd21_base(out: Path) -> dict:
             precision=p, opset=op, ids_dtype=G.I32, batch="batch_size", seq="sequence_length", hidden=1024,
             outputs=[("last_hidden_state", "hidden", 1024), ("pooler_output", "pooled", 1024)], seed=31,
             producer=PRODUCER), None),
-        "unet/model.onnx": (G.unet(
-            precision=p, opset=op, sample_dims=sample, timestep_dtype=G.F32, timestep_dims=["steps"],
-            ehs_dims=["batch_size", "sequence_length", 1024], out_dims=sample, seed=32, producer=PRODUCER), None),
+        "unet/model.onnx": (torch_unet(
+            ctx=1024, proj="linear", seed=32, precision=p, opset=op, sample_dims=sample, timestep_dtype=G.F32,
+            timestep_dims=["steps"], ehs_dims=["batch_size", "sequence_length", 1024], out_dims=sample), None),
         "vae_decoder/model.onnx": (G.vae_decoder(
             precision=p, opset=op, in_dims=["batch_size", "num_channels_latent", "height_latent", "width_latent"],
             out_dims=sample, seed=33, producer=PRODUCER), "model.onnx_data"),
@@ -255,9 +398,9 @@ def sd15_diffusers_script(out: Path) -> dict:
             precision=p, opset=op, ids_dtype=G.I32, batch="batch", seq="sequence", hidden=768,
             outputs=[("last_hidden_state", "hidden", 768), ("pooler_output", "pooled", 768)], seed=41,
             producer=PRODUCER), None),
-        "unet/model.onnx": (G.unet(
-            precision=p, opset=op, sample_dims=dims4, timestep_dtype=G.I64, timestep_dims=["batch"],
-            ehs_dims=["batch", "sequence", 768], out_dims=dims4, seed=42, producer=PRODUCER), "weights.pb"),
+        "unet/model.onnx": (torch_unet(
+            ctx=768, proj="conv", seed=42, precision=p, opset=op, sample_dims=dims4, timestep_dtype=G.I64,
+            timestep_dims=["batch"], ehs_dims=["batch", "sequence", 768], out_dims=dims4), "weights.pb"),
         "vae_decoder/model.onnx": (G.vae_decoder(
             precision=p, opset=op, in_dims=dims4, out_dims=dims4, seed=43, producer=PRODUCER), None),
         "vae_encoder/model.onnx": (G.vae_encoder(
@@ -284,6 +427,132 @@ def sd15_diffusers_script(out: Path) -> dict:
                             "dimNames": "high for inputs (script dynamic_axes); output dims are the torch "
                             "exporter's own and are guessed here", "opset": "high (script default 14)",
                             "jsonContents": "reconstructed, not read from the repo"})
+
+
+SD15_NMKD_UNET = dict(ctx=768, proj="conv", seed=72)  # shared by sd-1-5 and its LoRA stand-in
+
+
+def sd_1_5(out: Path) -> dict:
+    """nmkd/stable-diffusion-1.5-onnx-fp16: diffusers' conversion script with --fp16 (weights.pb, int32 ids, fp16
+    weights, compute and I/O, float16 timestep [batch]); catalog entry sd-1-5."""
+    p, op = "fp16-io", 14
+    dims4 = ["batch", "channels", "height", "width"]
+    index = {"_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": "0.11.1",
+             "feature_extractor": [None, None], "requires_safety_checker": False, "safety_checker": [None, None],
+             "scheduler": ["diffusers", "PNDMScheduler"], "text_encoder": ["diffusers", "OnnxRuntimeModel"],
+             "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "OnnxRuntimeModel"],
+             "vae_decoder": ["diffusers", "OnnxRuntimeModel"], "vae_encoder": ["diffusers", "OnnxRuntimeModel"]}
+    sched = {"_class_name": "PNDMScheduler", "_diffusers_version": "0.11.1", **SCALED_LINEAR, "clip_sample": False,
+             "prediction_type": "epsilon", "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1,
+             "trained_betas": None}
+    models = {
+        "text_encoder/model.onnx": (G.text_encoder(
+            precision=p, opset=op, ids_dtype=G.I32, batch="batch", seq="sequence", hidden=768,
+            outputs=[("last_hidden_state", "hidden", 768), ("pooler_output", "pooled", 768)], seed=71,
+            producer=PRODUCER), None),
+        "unet/model.onnx": (torch_unet(
+            **SD15_NMKD_UNET, precision=p, opset=op, sample_dims=dims4, timestep_dtype=G.F16,
+            timestep_dims=["batch"], ehs_dims=["batch", "sequence", 768], out_dims=dims4), "weights.pb"),
+        "vae_decoder/model.onnx": (G.vae_decoder(
+            precision=p, opset=op, in_dims=dims4, out_dims=dims4, seed=73, producer=PRODUCER), None),
+        "vae_encoder/model.onnx": (G.vae_encoder(
+            precision=p, opset=op, in_dims=dims4, out_name="latent_sample", out_dims=dims4, out_channels=4,
+            seed=74, producer=PRODUCER), None),
+    }
+    files = {"model_index.json": jdump(index), "scheduler/scheduler_config.json": jdump(sched),
+             **slow_tokenizer_files("<|endoftext|>", "openai/clip-vit-large-patch14")}
+    # Byte sizes: a public downloader's file table (search-index file 61677984112); vocab/merges equal the standard
+    # CLIP files (the same sizes as SD 2.1 base's). The other files are inferred from the conversion script.
+    sizes = {"text_encoder/model.onnx": 246476214, "unet/model.onnx": 1217704, "unet/weights.pb": 1718976000,
+             "vae_decoder/model.onnx": 99094195, "vae_encoder/model.onnx": 68430493, "tokenizer/vocab.json": 1059962,
+             "tokenizer/merges.txt": 524619, "model_index.json": None, "scheduler/scheduler_config.json": None,
+             "tokenizer/tokenizer_config.json": None, "tokenizer/special_tokens_map.json": None}
+    real = [{"path": k, "size": v} for k, v in sizes.items()]
+    return dict(id="sd-1-5", sources=["a public downloader's file table for nmkd/stable-diffusion-1.5-onnx-fp16 (search-index file 61677984112: exact bytes of text_encoder, unet/model.onnx + unet/weights.pb, vae_decoder, vae_encoder, vocab.json, merges.txt)",
+                         "a public C# diffusers port's docs (search-index file 70410885492): the repo loads with diffusers' OnnxStableDiffusionPipeline layout, reads scheduler/scheduler_config.json, float16 'all the way down, including the timestep'; its LoRA loader maps kohya / PEFT keys through node names",
+                         "a public README (search-index file 59106673110): UNet input sample tensor(float16), 1.7 GB, external data in unet/weights.pb",
+                         "huggingface/diffusers scripts/convert_stable_diffusion_checkpoint_to_onnx.py (--fp16: float16 sample / timestep [batch] / encoder_hidden_states, int32 input_ids, weights.pb, opset 14)"],
+                catalogId="sd-1-5", repo="nmkd/stable-diffusion-1.5-onnx-fp16", revision="main", models=models,
+                files=files, real=real, padTokenId=EOS_ID, tokenizerStandin="xenova-clip-vit-base-patch16",
+                confidence={"fileList": "high for the graphs, weights.pb and vocab/merges (a byte-exact download table); "
+                            "model_index, scheduler and tokenizer configs inferred (the conversion script writes them)",
+                            "sizes": "exact for 7 files (one public table)", "ioNames": "high (conversion script)",
+                            "dtypes": "sample float16 observed; timestep / hidden states float16 and int32 ids from "
+                            "the --fp16 script and a port's docs", "dimNames": "script dynamic_axes for inputs; "
+                            "output dims guessed", "opset": "guessed (script default 14)",
+                            "nodeNames": "unverified: module-scoped node names (/down_blocks.0/...) need torch >= 1.13 "
+                            "at export time; the stand-in has them",
+                            "jsonContents": "reconstructed (PNDM is SD 1.5's scheduler), not read from the repo"})
+
+
+def lcm_lora_sdv1_5(out: Path) -> dict:
+    """A stand-in of latent-consistency/lcm-lora-sdv1-5 for the sd-1-5 stand-in's U-Net: the published file's key
+    layout (kohya keys with diffusers module paths, lora_down / lora_up / 0-dim alpha, every tensor float16,
+    metadata {"format": "pt"}, written as safetensors.torch.save_file writes) on every LCM-LoRA target the tiny U-Net
+    has; rank 4 with alpha 0.5, the published rank 64 / alpha 8 ratio (alpha / r = 1/8), so a loader that ignores
+    alpha is 8x off. Also writes real-header.json: the published file's own header, rebuilt (see
+    real_lcm_lora_sd15_header), for tests of the key set."""
+    rank, alpha = 4, 0.5
+
+    def lora_bytes() -> bytes:
+        import torch_unet as TU
+        unet = TU.build(ctx_dim=SD15_NMKD_UNET["ctx"], seed=SD15_NMKD_UNET["seed"], proj=SD15_NMKD_UNET["proj"])
+        rng = np.random.default_rng(81)
+        tensors = {}
+        targets = TU.lora_targets(unet, LCM_LORA_TARGETS)
+        graph = _load_graph(out / "sd-1-5" / "unet" / "model.onnx")
+        for path, m in targets:
+            conv = hasattr(m, "kernel_size")
+            cin, cout = (m.in_channels, m.out_channels) if conv else (m.in_features, m.out_features)
+            k = m.kernel_size[0] if conv else 1
+            found = TU.weight_of(graph, path)  # the key must map to a weight of the exported graph, shape-consistent
+            if found is None:
+                raise AssertionError(f"LoRA target {path} has no weight in the sd-1-5 stand-in graph")
+            want = (cout, cin, k, k) if conv else ((cin, cout) if found[2] == "matmul" else (cout, cin))
+            if tuple(found[1]) != want:
+                raise AssertionError(f"{path}: graph weight {found[1]} != {want}")
+            key = "lora_unet_" + path.replace(".", "_")
+            down = rng.standard_normal((rank, cin, k, k) if conv else (rank, cin)) / np.sqrt(cin * k * k)
+            up = rng.standard_normal((cout, rank, 1, 1) if conv else (cout, rank)) * 0.5
+            tensors[f"{key}.lora_down.weight"] = down.astype(np.float16)
+            tensors[f"{key}.lora_up.weight"] = up.astype(np.float16)
+            tensors[f"{key}.alpha"] = np.array(alpha, dtype=np.float16)
+        lora_bytes.modules = [p for p, _ in targets]
+        return hf_safetensors(tensors, {"format": "pt"})
+
+    header = real_lcm_lora_sd15_header()
+    real_header = json.loads(header)
+    files = {"pytorch_lora_weights.safetensors": lora_bytes, "real-header.json": header.decode()}
+    return dict(id="lcm-lora-sdv1-5", kind="lora", sources=[
+        "latent-consistency/lcm-lora-sdv1-5 pytorch_lora_weights.safetensors: size 134,621,556, sha256 8f90d840..., "
+        "revision cf2fced5, header 116,544 bytes with sha256 3ca15dde..., 834 tensors (a public download manifest, "
+        "search-index file 69708510670; size and sha256 also in files 70893122750, 60862369795, 61370990305)",
+        "luosiallen/latent-consistency-model issue #57: the published file's keys look like "
+        "lora_unet_up_blocks_2_attentions_0_proj_in.lora_up.weight",
+        "luosiallen/latent-consistency-model LCM_Training_Script/consistency_distillation/"
+        "train_lcm_distill_lora_sd_wds.py @a9ad795 (get_module_kohya_state_dict: lora_down / lora_up / alpha = "
+        "LoraConfig.lora_alpha; LoraConfig(r=64, target_modules=...) without lora_alpha, so PEFT's default 8)",
+        "rebuilt header = the published header byte for byte (length and sha256), so keys, shapes and dtypes are "
+        "the real ones"],
+        catalogId="lcm-lora-sdv1-5", repo="latent-consistency/lcm-lora-sdv1-5", revision="main", models={},
+        files=files, real=[{k: v for k, v in LCM_LORA_SD15_REAL.items() if k != "revision"}], padTokenId=None,
+        tokenizerStandin=None,
+        confidence={"keyLayout": "exact (header rebuilt byte for byte)", "alpha": "present as .alpha keys (0-dim "
+                    "float16); value 8 inferred (PEFT default, the script sets none), not read",
+                    "rank": "64 for every module (from the header)", "standinRank": f"{rank}, alpha {alpha}"},
+        extra=lambda: {"base": {"standin": "sd-1-5", "graph": "unet/model.onnx"},
+                       "lora": {"format": "kohya", "rank": rank, "alpha": alpha, "dtype": "F16",
+                                "metadata": {"format": "pt"}, "targets": list(LCM_LORA_TARGETS),
+                                "modules": getattr(lora_bytes, "modules", [])},
+                       "realHeader": {"path": "real-header.json", "bytes": len(header),
+                                      "sha256": hashlib.sha256(header).hexdigest(),
+                                      "tensors": len(real_header) - 1,
+                                      "modules": sum(k.endswith(".alpha") for k in real_header)}})
+
+
+def _load_graph(path: Path):
+    import onnx
+    return onnx.load(str(path))  # with its external data (weights.pb) from the same folder
 
 
 def safety_checker(op: int):
@@ -327,10 +596,10 @@ def optimum_sd_turbo(out: Path) -> dict:
             precision=p, opset=op, ids_dtype=G.I64, batch="batch_size", seq="sequence_length", hidden=1024,
             outputs=[("last_hidden_state", "hidden", 1024), ("pooler_output", "pooled", 1024)], seed=51,
             producer=PRODUCER), None),
-        "unet/model.onnx": (G.unet(
-            precision=p, opset=op, sample_dims=["batch_size", 4, "height", "width"], timestep_dtype=G.F32,
-            timestep_dims=[], ehs_dims=["batch_size", "sequence_length", 1024],
-            out_dims=["batch_size", 4, "height", "width"], seed=52, producer=PRODUCER), "model.onnx_data"),
+        "unet/model.onnx": (torch_unet(
+            ctx=1024, proj="linear", seed=52, precision=p, opset=op, sample_dims=["batch_size", 4, "height", "width"],
+            timestep_dtype=G.F32, timestep_dims=[], ehs_dims=["batch_size", "sequence_length", 1024],
+            out_dims=["batch_size", 4, "height", "width"]), "model.onnx_data"),
         "vae_decoder/model.onnx": (G.vae_decoder(
             precision=p, opset=op, in_dims=["batch_size", 4, "height_latent", "width_latent"],
             out_dims=["batch_size", 3, "height", "width"], seed=53, producer=PRODUCER), None),
@@ -431,7 +700,9 @@ def xenova_clip(out: Path) -> dict:
                      "model: 0 for SD 2.x/SD-Turbo, 49407 for SD 1.x)")
 
 
-STANDINS = [sd_turbo, lcm_dreamshaper, sd21_base, sd15_diffusers_script, optimum_sd_turbo, sdxl_turbo, xenova_clip]
+# Order matters: a LoRA stand-in is checked against the graph of its base stand-in, written before it.
+STANDINS = [sd_turbo, lcm_dreamshaper, sd21_base, sd15_diffusers_script, sd_1_5, lcm_lora_sdv1_5, optimum_sd_turbo,
+            sdxl_turbo, xenova_clip]
 
 GIB = 1 << 30
 LARGE_OUT = HERE.parent / "fixtures" / "generated" / "standins-large"
@@ -481,20 +752,28 @@ def write_standin(spec: dict, root: Path) -> dict:
     written: list[Path] = []
     signatures = {}
     for rel, (model, sidecar) in spec["models"].items():
+        if callable(model):  # built lazily (torch U-Nets)
+            model = model()
         model.doc_string = f"Fewstep stand-in (random weights) of {spec['repo']} {rel}; see training/standins/EVIDENCE.md"
         written += G.save(model, d / rel, sidecar)
         signatures[rel] = {**G.describe(model), "externalData": sidecar,
                            "weightPrecision": "fp16" if any(t.data_type == G.F16 for t in model.graph.initializer)
                            else "fp32"}
-    for rel, text in spec["files"].items():
+    for rel, content in spec["files"].items():
         p = d / rel
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text, encoding="utf-8")
+        if callable(content):  # built lazily (LoRA files, after their base stand-in is written)
+            content = content()
+        if isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content, encoding="utf-8")
         written.append(p)
     own = sorted({p.relative_to(d).as_posix() for p in written})
     manifest = {
         "schemaVersion": SCHEMA,
         "id": spec["id"],
+        "kind": spec.get("kind", "pipeline"),
         "mimics": {"catalogId": spec["catalogId"], "repo": spec["repo"], "revision": spec["revision"]},
         "padTokenId": spec["padTokenId"],
         "tokenizerStandin": spec.get("tokenizerStandin"),
@@ -508,6 +787,9 @@ def write_standin(spec: dict, root: Path) -> dict:
     }
     if spec.get("note"):
         manifest["note"] = spec["note"]
+    if spec.get("extra"):  # kind-specific fields (LoRA: base stand-in, format, rank, alpha, modules, real header)
+        extra = spec["extra"]
+        manifest.update(extra() if callable(extra) else extra)
     (d / "standin.json").write_text(jdump(manifest), encoding="utf-8")
     return manifest
 
@@ -544,9 +826,15 @@ def main() -> None:
         m = write_standin(spec, args.out)
         size = sum(f["size"] for f in m["standinFiles"])
         total += size
-        index.append({"id": m["id"], "mimics": m["mimics"], "bytes": size, "files": len(m["standinFiles"])})
+        index.append({"id": m["id"], "kind": m["kind"], "mimics": m["mimics"], "bytes": size,
+                      "files": len(m["standinFiles"])})
         print(f"{m['id']:32s} {len(m['standinFiles']):3d} files {size / 1e6:6.2f} MB")
-    (args.out / "index.json").write_text(jdump({"schemaVersion": SCHEMA, "standins": index,
+    index_path = args.out / "index.json"
+    if args.only and index_path.exists():  # --only rebuilds some: keep the index entries of the others
+        rebuilt = {e["id"] for e in index}
+        kept = [e for e in json.loads(index_path.read_text(encoding="utf-8"))["standins"] if e["id"] not in rebuilt]
+        index = kept + index
+    index_path.write_text(jdump({"schemaVersion": SCHEMA, "standins": index,
                                                 "tokenizerGoldenCasesReproducedByStandinVocab": checkable}),
                                          encoding="utf-8")
     print(f"total {total / 1e6:.2f} MB in {args.out}")

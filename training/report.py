@@ -69,7 +69,8 @@ def lora_section(lrows, rows):
          "teacher fully fine-tuned on ink renderings of the same scenes (train_style.py full); style LoRA: rank 8 on "
          "the teacher, same data (train_style.py lora, shipped at scale 0.8 as the LCM-LoRA report combines them). "
          "Style score: mean P(ink) of the images by a small classifier on VAE reconstructions (train_style.py head). "
-         "LCM-LoRA rows use guidance_scale 1 (no CFG batch).", "",
+         "LCM-LoRA rows: guidance_scale 1.5 (the shipped default: a CFG batch) and 1 (no CFG batch); the LCM-LoRA has no "
+         "guidance embedding (the teacher's w in [2, 4] is baked in).", "",
          "Prompt accuracy is given twice: by the shipped evaluator (trained on plain renderings only, so ink images "
          "read worse to it; the reference rows show its ceiling on real and VAE-reconstructed ink images) and by a "
          "style-aware evaluator trained on both renderings (train_evaluator.py --styles plain,ink).", "",
@@ -96,11 +97,21 @@ def lora_section(lrows, rows):
         holds = gap <= 0.05 and keeps
         sa = lambda r: (f" ({r['prompt_accuracy_styles_eval']:.2f} by the style-aware evaluator)"  # noqa: E731
                         if r.get("prompt_accuracy_styles_eval") is not None else "")
-        L += ["", f"**The chapter's claim {'holds' if holds else 'does not hold'} here.** LCM-LoRA at 4 steps: "
-              f"{lo['prompt_accuracy']:.2f} prompt accuracy vs {full['prompt_accuracy']:.2f} for the full LCM student "
-              f"(gap {gap:+.2f}; the claim allows 0.05). On the style model it never saw: {st4['prompt_accuracy']:.2f}"
-              f"{sa(st4)} at 4 steps vs {st50['prompt_accuracy']:.2f}{sa(st50)} for the style model's own DDIM 50; "
-              f"style score {st4['style_score']:.2f} vs {st50['style_score']:.2f} ({'kept' if keeps else 'lost'})."]
+        key = "prompt_accuracy_styles_eval" if st4.get("prompt_accuracy_styles_eval") is not None else "prompt_accuracy"
+        drop = st50[key] - st4[key]
+        L += ["", "**The chapter's claim, part by part** (it holds if LCM-LoRA at 4 steps is within 0.05 prompt accuracy "
+              "of the full LCM student and keeps the style):",
+              f"- within 0.05 of the full LCM student: **{'yes' if gap <= 0.05 else 'no'}**: {lo['prompt_accuracy']:.2f} "
+              f"at guidance {lo['guidance_scale']:g} vs {full['prompt_accuracy']:.2f} (gap {gap:+.2f}; 100 seen prompts, "
+              f"so one standard error is about 0.04).",
+              f"- keeps the style on a model it never saw: **{'yes' if keeps else 'no'}**: style score "
+              f"{st4['style_score']:.2f} with the LCM-LoRA at 4 steps vs {st50['style_score']:.2f} for the style model's "
+              f"own DDIM 50.",
+              f"- measured too, outside the claim's wording: on that fine-tune the LCM-LoRA costs prompt accuracy: "
+              f"{st4['prompt_accuracy']:.2f}{sa(st4)} at 4 steps vs {st50['prompt_accuracy']:.2f}{sa(st50)} at DDIM 50, "
+              f"a drop of {drop:.2f}; the fine-tune's own DDIM 4 keeps more.",
+              f"So: **{'holds' if holds else 'does not hold'}** as worded; the 'universal' part is weaker here than on "
+              f"the teacher."]
     return L
 
 

@@ -2,7 +2,12 @@
  * The one place the app talks to the engine worker. Turns store settings into requests and engine events into
  * store updates. A plain module (not a hook) so it can be tested and reused outside React.
  */
-import { asEngineError, createWorkerEngine, EngineError, isCancelled, type Engine } from '../engine';
+import { asEngineError, createWorkerEngine, EngineError, isCancelled, type Engine, type LoadedModel } from '../engine';
+import { lcmPresetTransition } from './lora/lcmPreset';
+import { lcmLoraOf, lorasFromCatalog, mergeLoraLists, readLoraIndex } from './lora/loraIndex';
+import { readCatalog } from './catalog';
+import { poolIdFor, sameLoraSet, type LoraSetting } from './lora/loraSet';
+import { carryOver, loraRefsFor, useLoraStore } from './lora/loraStore';
 import { discoverModels, modelRefOf, type ModelChoice } from './models';
 import { generateParams, runResult } from './runs';
 import { addRun, updateSettings, useAppStore, type RunResult } from './store';
@@ -39,7 +44,7 @@ export async function initApp(modelProviders: readonly ModelProvider[] = []): Pr
   // Start the engine worker now: its script loads and starts while the model list is discovered (cold open).
   getEngine();
   // Shipped models and the providers' (the library's cached downloads) are looked up at the same time (cold open).
-  const [models, provided] = await Promise.all([
+  const [models, provided, loraIndex, catalogLoras] = await Promise.all([
     discoverModels(),
     Promise.all(
       modelProviders.map((provider) =>
@@ -49,7 +54,13 @@ export async function initApp(modelProviders: readonly ModelProvider[] = []): Pr
         }),
       ),
     ),
+    readLoraIndex(),
+    // The catalog's LoRA entries (real-model adapters); a catalog that does not read has none (the library says why).
+    readCatalog()
+      .then((c) => lorasFromCatalog(c.loras ?? []))
+      .catch(() => []),
   ]);
+  useLoraStore.setState({ shipped: mergeLoraLists(loraIndex.loras, catalogLoras), indexProblems: loraIndex.problems, shippedReady: true });
   for (const list of provided) for (const c of list) if (!models.some((m) => m.id === c.id)) models.push(c);
   performance.mark('fewstep:models-discovered');
   const { settings } = useAppStore.getState();
@@ -62,40 +73,81 @@ export async function initApp(modelProviders: readonly ModelProvider[] = []): Pr
     });
     return;
   }
-  // Settings given in the URL (a shared comparison, an imported PNG) win over the model's defaults.
+  // Settings given in the URL (a shared comparison, an imported PNG) win over the model's defaults. LoRAs named in the
+  // link (`settings.loras`) follow as on any model change: the shipped ones made for this model; the LoRA picker's
+  // note names the others.
   await loadModel(modelId, { keep: { steps: q.has('steps'), guidanceScale: q.has('cfg'), sampler: q.has('sampler') } });
+}
+
+/** How a load treats the settings: see {@link loadModel}. */
+export interface LoadOptions {
+  /** Apply the model's default steps, guidance and sampler (default true; a provider switch or a LoRA apply keeps them). */
+  applyDefaults?: boolean;
+  /** Generate once loaded (default true). */
+  generateAfter?: boolean;
+  /** Settings that win over the model's defaults and the LCM preset (given in a link, restored from a run or a PNG). */
+  keep?: { steps?: boolean; guidanceScale?: boolean; sampler?: boolean };
+  /**
+   * The LoRA set to merge into the model's U-Net. Default: the applied set (`settings.loras`) on a reload of the same
+   * model; on a model change, the shipped LoRAs of that set made for the new model (the others are named in a note).
+   */
+  loras?: LoraSetting[];
 }
 
 /**
  * Load a model and make it the selected one. The one writer of `settings.modelId` once the app runs (a URL or an
  * imported PNG only names the model to load): the picker shows it, the load in flight (`loading`) is for it, and a
  * failed load points it back at the model the engine still has loaded (`loaded`, the engine's active pipeline).
+ *
+ * With LoRAs the engine loads the model under its own pool id (lora/loraSet.poolIdFor) and merges them into the U-Net
+ * before the session is created; `loaded.lora` reports the merge. `settings.loras` changes only when that succeeded.
+ * A failed LoRA apply on the same model leaves the model as it was (the engine keeps it) and its error goes to the
+ * LoRA picker; when no model was loaded yet, the model is loaded without the LoRAs so the page still draws.
+ * Resolves true when the model is loaded.
  */
-export async function loadModel(
-  modelId: string,
-  opts: { applyDefaults?: boolean; generateAfter?: boolean; keep?: { steps?: boolean; guidanceScale?: boolean; sampler?: boolean } } = {},
-): Promise<void> {
-  const { models, settings } = useAppStore.getState();
+export async function loadModel(modelId: string, opts: LoadOptions = {}): Promise<boolean> {
+  const { models, settings, loaded: before } = useAppStore.getState();
   const choice = models.find((m) => m.id === modelId);
-  if (!choice) return;
+  if (!choice) return false;
+  const modelChanged = before?.id !== modelId;
+  const lora = useLoraStore.getState();
+  let wanted = opts.loras ?? settings.loras;
+  const notes: string[] = [];
+  if (!opts.loras && modelChanged && wanted.length) {
+    const { kept, left } = carryOver(wanted, modelId, lora.shipped);
+    if (left.length) notes.push(`Not applied to ${choice.name}: ${left.join(', ')}. Add them again from the list if they fit.`);
+    wanted = kept;
+  }
+  const { refs, missing } = loraRefsFor(wanted);
+  if (missing.length) {
+    notes.push(`Not available in this session: ${missing.join(', ')} (pick the file again with "Add LoRA file…").`);
+    wanted = wanted.filter((l) => !missing.includes(l.id));
+  }
+  // A new model starts with a fresh note: what was left behind, or nothing (the old model's preset note goes).
+  if (notes.length || modelChanged) useLoraStore.setState({ note: notes.length ? notes.join(' ') : null });
   if (settings.modelId !== modelId) updateSettings({ modelId });
   const { id, done } = getEngine().request(
     'load',
     {
-      model: modelRefOf(choice),
+      model: { ...modelRefOf(choice), id: poolIdFor(modelId, wanted) },
       provider: settings.provider,
+      ...(refs.length ? { loras: refs } : {}),
     },
     (ev) => {
       if (ev.type === 'load-progress') useAppStore.setState((s) => (s.loading?.requestId === ev.id ? { loading: { ...s.loading, progress: ev.progress } } : {}));
     },
   );
-  useAppStore.setState({ loading: { requestId: id, progress: null, startedAt: performance.now() }, loadError: null });
+  useAppStore.setState({ loading: { requestId: id, progress: null, startedAt: performance.now(), loras: wanted.length }, loadError: null });
   try {
     const model = await done;
     performance.mark('fewstep:model-loaded');
-    useAppStore.setState({ loaded: model, loading: null });
+    // The app knows the model by its choice id; which LoRAs it carries is `settings.loras` and `model.lora`.
+    useAppStore.setState({ loaded: { ...model, id: modelId }, loading: null });
+    updateSettings({ loras: wanted });
+    // A new model starts from its applied set: a draft edited for the previous model is dropped.
+    useLoraStore.setState(modelChanged ? { error: null, draft: null } : { error: null });
+    const keep = opts.keep ?? {};
     if (opts.applyDefaults !== false) {
-      const keep = opts.keep ?? {};
       // A custom timestep list stays (it is in training timesteps, which the next model's scheduler checks again in
       // the Timesteps field); while one reads, the step count is its length, not the model's default.
       const s = useAppStore.getState().settings;
@@ -106,16 +158,47 @@ export async function loadModel(
         ...(keep.sampler ? {} : { sampler: '' }),
       });
     }
+    applyLcmPreset(model, modelChanged, keep);
     if (opts.generateAfter !== false) void generate();
+    return true;
   } catch (e) {
     if (useAppStore.getState().loading?.requestId === id) useAppStore.setState({ loading: null });
-    if (!isCancelled(e)) {
-      // The previous model (if any) stays loaded in the engine: point the picker back at it.
-      const prev = useAppStore.getState().loaded;
-      useAppStore.setState({ loadError: asEngineError(e) });
-      if (prev) updateSettings({ modelId: prev.id });
-    }
+    if (isCancelled(e)) return false;
+    const err = asEngineError(e);
+    const prev = useAppStore.getState().loaded;
+    const loraApply = refs.length > 0 || !sameLoraSet(wanted, settings.loras);
+    if (loraApply && (!modelChanged || !prev)) {
+      // The LoRA picker shows the engine's message in place; the model stays as it was.
+      useLoraStore.setState({ error: err });
+      if (!prev && refs.length) {
+        useLoraStore.setState({ note: `Loaded ${choice.name} without LoRAs.` });
+        return loadModel(modelId, { ...opts, loras: [] });
+      }
+    } else useAppStore.setState({ loadError: err });
+    // The previous model (if any) stays loaded in the engine: point the picker back at it.
+    if (prev) updateSettings({ modelId: prev.id });
+    return false;
   }
+}
+
+/** The LCM preset after a load: switch to an arriving LCM-LoRA's recommendation, restore when it leaves. */
+function applyLcmPreset(model: LoadedModel, modelChanged: boolean, keep: NonNullable<LoadOptions['keep']>): void {
+  const { settings } = useAppStore.getState();
+  const { preset, shipped } = useLoraStore.getState();
+  const defaults = { sampler: '', steps: model.defaults.steps, guidanceScale: model.defaults.guidanceScale, timesteps: '' };
+  const out = lcmPresetTransition({
+    preset,
+    lcm: lcmLoraOf(settings.loras, shipped),
+    settings: { sampler: settings.sampler, steps: settings.steps, guidanceScale: settings.guidanceScale, timesteps: settings.timesteps },
+    // Removing the LCM-LoRA later restores the settings from before it, unless this load changed the model or took its
+    // settings from a link, a run or a PNG: then it restores the model's defaults.
+    restoreTo: modelChanged || keep.steps || keep.guidanceScale || keep.sampler ? defaults : undefined,
+    modelChanged,
+    ownSamplerClass: model.schedulerClass,
+    keep,
+  });
+  useLoraStore.setState({ preset: out.preset, ...(out.note !== undefined ? { note: out.note } : {}) });
+  if (Object.keys(out.patch).length) updateSettings(out.patch);
 }
 
 /** Id of the newest interactive (non-grid) generation (latest wins). */
@@ -178,7 +261,9 @@ export async function generate(): Promise<RunResult | null> {
     const ev = await done;
     markResult(id, ev.result.timings.totalMs);
     const params = check.list ? { ...s, steps: check.list.length } : s;
-    const run = runResult(ev, { requestId: id, modelName: useAppStore.getState().loaded?.name ?? ev.modelId, params, source: 'single' });
+    const now = useAppStore.getState().loaded;
+    // The engine names the pipeline by its pool id ("<model>+lora(...)"); the run names the model and keeps its LoRAs.
+    const run = runResult(ev, { requestId: id, modelId: now?.id, modelName: now?.name ?? ev.modelId, params, source: 'single' });
     addRun(run);
     useAppStore.setState((x) => (x.running?.requestId === id ? { running: null } : {}));
     return run;

@@ -5,6 +5,7 @@ import { App } from './components/App';
 import { initApp } from './engineBridge';
 import { libraryModels } from './library/libraryBridge';
 import { applyUrlSettings } from './startup';
+import { installTestHook } from './testHook';
 import { installUxHook } from './ux/marks';
 import './styles.css';
 
@@ -13,6 +14,8 @@ applyUrlSettings();
 installBenchHook();
 // window.__fewstepUx: input -> screen timings of the slider and the prompt box (bench/ux.mjs reads them).
 installUxHook();
+// window.__fewstepTest: parity replays with fixed noise for the browser tests (e2e/lora.spec.ts).
+installTestHook();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <App />

@@ -35,14 +35,15 @@ export function generateParams(s: RunSettings, opts: { preview?: boolean; schedu
   };
 }
 
-/** The run a `result` event finishes, with the settings it was requested with. */
+/** The run a `result` event finishes, with the settings it was requested with (their `loras` name the LoRAs merged in). */
 export function runResult(
   ev: Extract<EngineEvent, { type: 'result' }>,
-  run: { requestId: string; modelName: string; params: Settings; source: 'single' | 'grid'; rowLabel?: string },
+  run: { requestId: string; modelId?: string; modelName: string; params: Settings; source: 'single' | 'grid'; rowLabel?: string },
 ): RunResult {
   return {
     requestId: run.requestId,
-    modelId: ev.modelId,
+    // The model's own id: the engine's may be a pool id with a LoRA set ("fewstep-teacher+lora(...)").
+    modelId: run.modelId ?? ev.modelId,
     modelName: run.modelName,
     provider: ev.provider,
     params: run.params,

@@ -53,6 +53,23 @@ describe('settings <-> URL', () => {
     expect(new URLSearchParams(currentQuery('')).has('ts')).toBe(false);
   });
 
+  it('LoRAs: from a link into the settings (applied by the first load), back into the link (shipped ones only), with a notice for what was left out', () => {
+    applyUrlSettings('?model=fewstep-teacher&lora=fewstep-style-ink:0.8,fewstep-lcm-lora:1,mine.safetensors:1,x:9');
+    expect(useAppStore.getState().settings.loras).toEqual([
+      { id: 'fewstep-style-ink', scale: 0.8 },
+      { id: 'fewstep-lcm-lora', scale: 1 },
+    ]);
+    const notice = useUiStore.getState().notice ?? '';
+    expect(notice).toContain('Some LoRAs in the link were left out:');
+    expect(notice).toContain('mine.safetensors is a file picked on another computer');
+    expect(notice).toContain('x: strength "9" is not a number from -2 to 2.');
+    expect(notice).not.toContain('Ignored settings');
+    useAppStore.setState((s) => ({ settings: { ...s.settings, loras: [...s.settings.loras, { id: 'mine.safetensors', scale: 1 }] } }));
+    expect(new URLSearchParams(currentQuery('')).get('lora')).toBe('fewstep-style-ink:0.8,fewstep-lcm-lora:1');
+    useAppStore.setState((s) => ({ settings: { ...s.settings, loras: [] } }));
+    expect(new URLSearchParams(currentQuery('')).has('lora')).toBe(false);
+  });
+
   it('round-trips the current state through the query string and keeps keys it does not own', () => {
     useAppStore.setState({ settings: { ...initialState.settings, prompt: 'a, b & c?', seed: 9, steps: 16, sampler: 'DDIMScheduler', modelId: 'fewstep-teacher', guidanceScale: 7.5 } });
     useCompareStore.setState({ selectedSteps: [1, 2] });

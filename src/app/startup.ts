@@ -1,6 +1,6 @@
 /**
  * Settings <-> URL. On start the query string (?p=..&seed=7&steps=4&ts=999,749,499,249&model=..&sampler=..&gamma=0.3
- * &cfg=..&ep=wasm&cm=..&cs=..)
+ * &cfg=..&ep=wasm&lora=fewstep-style-ink:0.8,fewstep-lcm-lora:1&cm=..&cs=..)
  * is decoded with urlState.decodeSettings; afterwards every settings change is written back with
  * history.replaceState (no history entry per slider move), so the address bar always shares the current view.
  * Query keys urlState does not own (e.g. `fixtures`) are kept.
@@ -11,7 +11,8 @@ import { updateSettings, useAppStore, type Settings } from './store';
 import { parseView, useUiStore } from './ui/uiStore';
 import { formatTimesteps, parseTimesteps } from '../schedulers';
 import { effectiveSampler, hasCustomTimesteps } from './timesteps';
-import { decodeSettings, encodeSettings, timestepsProblem, URL_KEYS } from './urlState';
+import { isShippedLoraId } from './lora/loraSet';
+import { decodeSettings, encodeSettings, loraLinkList, timestepsProblem, URL_KEYS } from './urlState';
 
 /** Query keys of the link that were present but not valid (`steps=abc`), as "key=value" (values cut to 24 chars). */
 export function rejectedUrlKeys(search: string, decoded: ReturnType<typeof decodeSettings>): string[] {
@@ -19,8 +20,8 @@ export function rejectedUrlKeys(search: string, decoded: ReturnType<typeof decod
   const out: string[] = [];
   for (const [field, key] of Object.entries(URL_KEYS) as Array<[keyof typeof URL_KEYS, string]>) {
     const raw = q.get(key);
-    // A `ts` that does not read gets its own sentence (applyUrlSettings).
-    if (raw === null || decoded[field] !== undefined || field === 'timesteps') continue;
+    // A `ts` that does not read, and LoRAs left out, get their own sentences (applyUrlSettings).
+    if (raw === null || decoded[field] !== undefined || field === 'timesteps' || field === 'loras') continue;
     if ((field === 'prompt' || field === 'negativePrompt') && raw === '') continue;
     out.push(`${key}=${raw.length > 24 ? `${raw.slice(0, 24)}…` : raw}`);
   }
@@ -45,6 +46,9 @@ export function applyUrlSettings(search: string = location.search): void {
     const shown = rawTs!.length > 24 ? `${rawTs!.slice(0, 24)}…` : rawTs;
     notes.push(`The timesteps in the link (ts=${shown}) were ignored: ${tsProblem} Using the scheduler's own spacing.`);
   }
+  const rawLora = new URLSearchParams(search).get(URL_KEYS.loras);
+  const loraProblems = rawLora !== null ? loraLinkList(rawLora).problems : [];
+  if (loraProblems.length) notes.push(`Some LoRAs in the link were left out: ${loraProblems.join(' ')}`);
   const rejected = rejectedUrlKeys(search, d);
   if (rejected.length) notes.push(`Ignored settings in the link (out of range or not understood): ${rejected.join(', ')}.`);
   useUiStore.setState({ view: parseView(search), notice: notes.length ? notes.join(' ') : null });
@@ -59,6 +63,8 @@ export function applyUrlSettings(search: string = location.search): void {
   if (d.gamma !== undefined) patch.gamma = d.gamma;
   if (d.guidanceScale !== undefined) patch.guidanceScale = d.guidanceScale;
   if (d.provider !== undefined) patch.provider = d.provider;
+  // Applied by the first model load, once the shipped list says which of them exist and fit (engineBridge.initApp).
+  if (d.loras !== undefined) patch.loras = d.loras;
   updateSettings(patch);
   if (d.compareModels || d.compareSteps) {
     useCompareStore.setState({ selectedRows: d.compareModels ?? null, selectedSteps: d.compareSteps ?? null });
@@ -89,6 +95,8 @@ export function currentQuery(search: string = location.search): string {
     gamma: effectiveSampler(settings.sampler, loaded) === 'TCDScheduler' ? settings.gamma : undefined,
     guidanceScale: settings.guidanceScale,
     provider: settings.provider,
+    // The LoRAs merged into the model (shipped ones: a link cannot carry a picked file).
+    loras: settings.loras.filter((l) => isShippedLoraId(l.id)),
     ...(selectedRows ? { compareModels: selectedRows } : {}),
     ...(selectedSteps ? { compareSteps: selectedSteps } : {}),
   });

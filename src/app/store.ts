@@ -8,6 +8,7 @@
 import { create } from 'zustand';
 import type { EngineError, GenerateResult, LoadedModel, LoadProgress, ProviderPreference, RgbaImage, RngKind } from '../engine';
 import { TCD_DEFAULT_GAMMA } from '../schedulers';
+import type { LoraSetting } from './lora/loraSet';
 import type { ModelChoice } from './models';
 import { DEFAULT_PROMPT } from './prompt/suggestions';
 
@@ -32,6 +33,12 @@ export interface Settings {
   timesteps: string;
   /** TCD's gamma, "stochasticity" in [0, 1] (default 0.3, diffusers' TCDPipeline): sent as the step's eta for TCD. */
   gamma: number;
+  /**
+   * The LoRAs merged into the loaded model, in merge order, each with its strength (written by engineBridge.loadModel
+   * once the engine has merged them; the picker edits a draft until Apply). Empty: the base model. Runs keep it in
+   * their params, so history, records and PNG metadata say which LoRAs made an image.
+   */
+  loras: LoraSetting[];
 }
 
 export interface RunResult {
@@ -63,8 +70,11 @@ export interface AppState {
   models: ModelChoice[];
   modelsReady: boolean;
   loaded: LoadedModel | null;
-  /** The load in flight; it is for `settings.modelId` (loadModel sets both). */
-  loading: { requestId: string; progress: LoadProgress | null; startedAt: number } | null;
+  /**
+   * The load in flight; it is for `settings.modelId` (loadModel sets both). `loras`: how many LoRAs it merges into the
+   * U-Net (0: the base model).
+   */
+  loading: { requestId: string; progress: LoadProgress | null; startedAt: number; loras: number } | null;
   /** The error the engine threw (same class and code as in the worker). */
   loadError: EngineError | null;
   running: { requestId: string; step: number; total: number; startedAt: number } | null;
@@ -93,6 +103,7 @@ export const DEFAULT_SETTINGS: Settings = {
   eta: 0,
   timesteps: '',
   gamma: TCD_DEFAULT_GAMMA,
+  loras: [],
 };
 
 export const initialState: AppState = {
@@ -112,6 +123,7 @@ export const initialState: AppState = {
 
 export const useAppStore = create<AppState>()(() => initialState);
 
+/** Merge `patch` into the settings (the one writer besides whole-state resets in tests). */
 export function updateSettings(patch: Partial<Settings>): void {
   useAppStore.setState((s) => ({ settings: { ...s.settings, ...patch } }));
 }

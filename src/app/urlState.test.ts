@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSettings, encodeSettings, timestepsProblem, type Settings } from './urlState';
+import { decodeSettings, encodeSettings, loraLinkList, timestepsProblem, type Settings } from './urlState';
 
 const full: Settings = {
   prompt: 'a red circle',
@@ -12,6 +12,10 @@ const full: Settings = {
   gamma: 0.3,
   guidanceScale: 7.5,
   provider: 'webgpu',
+  loras: [
+    { id: 'fewstep-style-ink', scale: 0.8 },
+    { id: 'fewstep-lcm-lora', scale: 1 },
+  ],
   compareModels: ['fewstep-turbo', 'fewstep-lcm', 'teacher'],
   compareSteps: [1, 2, 4, 8, 16, 32, 50],
 };
@@ -19,7 +23,8 @@ const full: Settings = {
 describe('url state', () => {
   it('round-trips a full settings object with short keys in a stable order', () => {
     const q = encodeSettings(full);
-    expect([...new URLSearchParams(q).keys()]).toEqual(['p', 'np', 'seed', 'steps', 'ts', 'model', 'sampler', 'gamma', 'cfg', 'ep', 'cm', 'cs']);
+    expect([...new URLSearchParams(q).keys()]).toEqual(['p', 'np', 'seed', 'steps', 'ts', 'model', 'sampler', 'gamma', 'cfg', 'ep', 'lora', 'cm', 'cs']);
+    expect(new URLSearchParams(q).get('lora')).toBe('fewstep-style-ink:0.8,fewstep-lcm-lora:1');
     expect(q).toContain('cs=1%2C2%2C4%2C8%2C16%2C32%2C50');
     expect(q).toContain('ts=999%2C749%2C499%2C249');
     expect(decodeSettings(q)).toEqual(full);
@@ -88,6 +93,24 @@ describe('url state', () => {
     expect(decodeSettings('gamma=1.5')).toEqual({});
     expect(decodeSettings('gamma=-0.1')).toEqual({});
     expect(encodeSettings({ gamma: 2 })).toBe('');
+  });
+
+  it('LoRAs (lora=): shipped ones with strengths in -2..2; picked files and nonsense are left out, with the reason', () => {
+    expect(decodeSettings('lora=fewstep-style-ink:0.8,fewstep-lcm-lora:1')).toEqual({
+      loras: [
+        { id: 'fewstep-style-ink', scale: 0.8 },
+        { id: 'fewstep-lcm-lora', scale: 1 },
+      ],
+    });
+    expect(decodeSettings('lora=fewstep-style-ink:-2,x:3,mine.safetensors:1')).toEqual({ loras: [{ id: 'fewstep-style-ink', scale: -2 }] });
+    expect(loraLinkList('x:3,mine.safetensors:1').problems).toEqual([
+      'x: strength "3" is not a number from -2 to 2.',
+      'mine.safetensors is a file picked on another computer; links carry shipped LoRAs only.',
+    ]);
+    expect(decodeSettings('lora=&seed=1')).toEqual({ seed: 1 });
+    // A picked file never goes into a link.
+    expect(encodeSettings({ loras: [{ id: 'mine.safetensors', scale: 1 }, { id: 'fewstep-lcm-lora', scale: 0 }] })).toBe('lora=fewstep-lcm-lora%3A0');
+    expect(encodeSettings({ loras: [{ id: 'mine.safetensors', scale: 1 }] })).toBe('');
   });
 
   it('keeps the first value when a key repeats', () => {

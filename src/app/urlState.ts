@@ -1,11 +1,12 @@
 /**
  * Settings <-> URL query string, so a comparison can be shared and restored.
- * Short, stable keys: p, np, seed, steps, ts, model, sampler, gamma, cfg, ep, cm, cs.
+ * Short, stable keys: p, np, seed, steps, ts, model, sampler, gamma, cfg, ep, lora, cm, cs.
  * Decoding never throws: invalid or out-of-range values are dropped (timestepsProblem says why a `ts` was). The
  * ranges are the engine's (GENERATE_LIMITS); `ts` is read by the schedulers' parseTimesteps.
  */
 import { GENERATE_LIMITS, isValidSeed } from '../engine';
 import { formatTimesteps, parseTimesteps } from '../schedulers';
+import { formatLoraList, isShippedLoraId, isValidLoraScale, MAX_LORAS, parseLoraList, type LoraSetting } from './lora/loraSet';
 
 export type ProviderSetting = 'auto' | 'webgpu' | 'wasm';
 
@@ -22,6 +23,11 @@ export interface Settings {
   gamma: number;
   guidanceScale: number;
   provider: ProviderSetting;
+  /**
+   * Shipped LoRAs merged into the model, with their strengths ("lora=fewstep-style-ink:0.8,fewstep-lcm-lora:1").
+   * Files picked from disk are not in links (the other side does not have them).
+   */
+  loras?: LoraSetting[];
   compareModels?: string[];
   compareSteps?: number[];
 }
@@ -38,6 +44,7 @@ export const URL_KEYS = {
   gamma: 'gamma',
   guidanceScale: 'cfg',
   provider: 'ep',
+  loras: 'lora',
   compareModels: 'cm',
   compareSteps: 'cs',
 } as const satisfies Record<keyof Settings, string>;
@@ -87,6 +94,20 @@ export function timestepsProblem(raw: string): string | null {
   }
 }
 
+/**
+ * The link's `lora=` value: the shipped LoRAs it names with their strengths, and a sentence per entry left out (a
+ * strength outside -2..2, a picked file's name, which a link cannot carry). Whether each id exists is checked once
+ * the shipped list is known (engineBridge.initApp).
+ */
+export function loraLinkList(raw: string): { list: LoraSetting[]; problems: string[] } {
+  const { list, problems } = parseLoraList(raw);
+  const files = list.filter((l) => !isShippedLoraId(l.id));
+  return {
+    list: list.filter((l) => isShippedLoraId(l.id)),
+    problems: [...problems, ...files.map((l) => `${l.id} is a file picked on another computer; links carry shipped LoRAs only.`)],
+  };
+}
+
 function isValidPrompt(s: unknown): s is string {
   return typeof s === 'string' && s.length <= URL_LIMITS.maxPromptLength;
 }
@@ -118,6 +139,10 @@ export function encodeSettings(s: Partial<Settings>): string {
   if (isValidGamma(s.gamma)) q.set(URL_KEYS.gamma, String(s.gamma));
   if (isValidGuidance(s.guidanceScale)) q.set(URL_KEYS.guidanceScale, String(s.guidanceScale));
   if (s.provider && PROVIDERS.includes(s.provider)) q.set(URL_KEYS.provider, s.provider);
+  if (Array.isArray(s.loras)) {
+    const loras = s.loras.filter((l) => isShippedLoraId(l.id) && isValidLoraScale(l.scale)).slice(0, MAX_LORAS);
+    if (loras.length) q.set(URL_KEYS.loras, formatLoraList(loras, ','));
+  }
   if (Array.isArray(s.compareModels)) {
     const models = uniq(s.compareModels.filter(isValidId)).slice(0, URL_LIMITS.maxListLength);
     if (models.length) q.set(URL_KEYS.compareModels, models.join(','));
@@ -172,6 +197,11 @@ export function decodeSettings(query: string | URLSearchParams): Partial<Setting
   if (isValidGuidance(cfg)) out.guidanceScale = cfg;
   const ep = q.get(URL_KEYS.provider);
   if (ep !== null && (PROVIDERS as readonly string[]).includes(ep)) out.provider = ep as ProviderSetting;
+  const lora = q.get(URL_KEYS.loras);
+  if (lora !== null) {
+    const { list } = loraLinkList(lora);
+    if (list.length) out.loras = list;
+  }
   const cm = q.get(URL_KEYS.compareModels);
   if (cm !== null) {
     const models = uniq(cm.split(',').map((x) => x.trim()).filter(isValidId)).slice(0, URL_LIMITS.maxListLength);

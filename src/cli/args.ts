@@ -5,7 +5,7 @@
  *
  * Flags take `--name value` or `--name=value`; `--lora` may repeat; every other flag may appear once.
  */
-import { GENERATE_LIMITS } from '../engine';
+import { GENERATE_LIMITS, LORA_SCALE_LIMIT } from '../engine';
 import { isSupportedScheduler, parseTimesteps, samplerClassFor, samplerRows } from '../schedulers';
 import { UsageError } from './errors';
 
@@ -44,7 +44,12 @@ export const FLAGS: Record<Command, Record<string, FlagSpec>> = {
     eta: { value: true, example: '0', help: 'DDIM eta (default 0)' },
     gamma: { value: true, example: '0.3', help: "TCD's gamma, 0..1 (default 0.3)" },
     rng: { value: true, example: 'fewstep', help: 'noise generator: fewstep (default, as the app) or torch (torch.manual_seed)' },
-    lora: { value: true, repeat: true, example: 'adapter.safetensors:0.8', help: 'LoRA file[:scale] (not supported yet, issue 13)' },
+    lora: {
+      value: true,
+      repeat: true,
+      example: 'adapter.safetensors:0.8',
+      help: `LoRA .safetensors file[:strength] merged into the U-Net (PEFT/diffusers or kohya keys; strength default 1, -${LORA_SCALE_LIMIT}..${LORA_SCALE_LIMIT}); repeatable`,
+    },
     out: { value: true, example: 'image.png', help: 'the PNG to write (its folder must exist)' },
   },
   info: { ...MODEL_FLAGS },
@@ -161,7 +166,33 @@ export interface GenerateOptions extends ModelOptions {
   eta?: number;
   gamma?: number;
   rng: 'fewstep' | 'torch';
+  /** --lora files with their strengths, in the order given (the merge order). */
+  loras: LoraOption[];
   out: string;
+}
+
+/** One --lora: the file as given and its strength. */
+export interface LoraOption {
+  file: string;
+  scale: number;
+}
+
+/**
+ * A --lora value: `file` or `file:strength` (the last ':' starts the strength unless what follows it is a path, as
+ * in `C:\loras\a.safetensors`).
+ * @throws UsageError for an empty file name, or a strength that is not a number within +-LORA_SCALE_LIMIT
+ */
+export function parseLoraOption(text: string): LoraOption {
+  const i = text.lastIndexOf(':');
+  const split = i >= 0 && !/[\\/]/.test(text.slice(i + 1));
+  const file = split ? text.slice(0, i) : text;
+  const strength = split ? text.slice(i + 1).trim() : '1';
+  if (file.trim() === '') throw new UsageError(`--lora "${text}": give a .safetensors file, e.g. --lora adapter.safetensors:0.8`);
+  const scale = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(strength) ? Number(strength) : NaN;
+  if (!Number.isFinite(scale) || Math.abs(scale) > LORA_SCALE_LIMIT) {
+    throw new UsageError(`--lora ${text}: the strength after ':' must be a number from -${LORA_SCALE_LIMIT} to ${LORA_SCALE_LIMIT}, got "${strength}"`);
+  }
+  return { file, scale };
 }
 
 /** The app's default seed (src/app/store.ts DEFAULT_SETTINGS). */
@@ -179,11 +210,11 @@ function modelOptions(v: Record<string, string[]>): ModelOptions {
 }
 
 /**
- * Check `generate`'s flags (everything that needs neither the disk nor the model).
- * @throws UsageError naming the flag. `--lora` is refused first: LoRA is not supported yet (issue 13).
+ * Check `generate`'s flags (everything that needs neither the disk nor the model; --lora files are read in
+ * generate.ts).
+ * @throws UsageError naming the flag
  */
 export function generateOptions(v: Record<string, string[]>): GenerateOptions {
-  if (v.lora) throw new UsageError('LoRA is not supported yet (issue 13)');
   const base = modelOptions(v);
   const prompt = one(v, 'prompt');
   if (prompt === undefined) throw new UsageError('--prompt is required (--prompt "" draws an unconditional sample)');
@@ -216,6 +247,7 @@ export function generateOptions(v: Record<string, string[]>): GenerateOptions {
   const gamma = decimal('gamma', one(v, 'gamma'), 0, 1);
   const rng = one(v, 'rng') ?? 'fewstep';
   if (rng !== 'fewstep' && rng !== 'torch') throw new UsageError(`--rng must be fewstep or torch, got "${rng}"`);
+  const loras = (v.lora ?? []).map(parseLoraOption);
   const out = one(v, 'out');
   if (out === undefined || out.trim() === '') throw new UsageError('--out is required: the PNG file to write, e.g. --out image.png');
   return {
@@ -232,6 +264,7 @@ export function generateOptions(v: Record<string, string[]>): GenerateOptions {
     ...(eta !== undefined ? { eta } : {}),
     ...(gamma !== undefined ? { gamma } : {}),
     rng,
+    loras,
     out,
   };
 }
@@ -244,7 +277,7 @@ export function infoOptions(v: Record<string, string[]>): ModelOptions {
 /** Help text: the usage line and each flag of `command` (all commands when null). */
 export function helpText(command: Command | null): string {
   const usage = {
-    generate: 'fewstep generate --model <folder|URL|catalog id> --prompt "<text>" [--steps N] [--seed N] [--sampler NAME] [--guidance G] [--width W --height H] [--timesteps 999,749,499,249] --out image.png',
+    generate: 'fewstep generate --model <folder|URL|catalog id> --prompt "<text>" [--steps N] [--seed N] [--sampler NAME] [--guidance G] [--width W --height H] [--timesteps 999,749,499,249] [--lora file.safetensors[:strength] ...] --out image.png',
     info: 'fewstep info --model <folder|URL|catalog id>',
   };
   const cmds: Command[] = command ? [command] : ['generate', 'info'];

@@ -5,7 +5,7 @@
  * lines are repeated here; tests/cli.test.ts checks that both give the same record for one result.
  */
 import type { GenerateParams, GenerateResult, StageTimings, StageTotals } from '../engine';
-import { samplerLabelFor, type GenerationRecord } from '../export/metadata';
+import { samplerLabelFor, type GenerationRecord, type LoraEntry } from '../export/metadata';
 import { version } from '../../package.json';
 
 /** The package version, written as the record's appVersion (the app writes the same package.json field). */
@@ -34,12 +34,16 @@ export function stagesOf(t: StageTimings): StageTotals {
  * @param result     the engine's result
  * @param model      metadata id and name of the model (see models.ts)
  * @param createdAt  when the image was made (default now)
+ * @param loras      the --lora adapters merged into the U-Net, in merge order: `{ name, scale }` (name = the file
+ *                   name without `.safetensors`), written as the record's `loras` field (GenerationRecord.loras,
+ *                   the app's field; the parameters text shows it as `Lora: "name:scale, ..."`); none: no field
  */
 export function generationRecord(
   params: GenerateParams,
   result: GenerateResult,
   model: { id: string; name: string },
   createdAt: Date = new Date(),
+  loras: readonly LoraEntry[] = [],
 ): GenerationRecord {
   const { image, schedulerClass, timings } = result;
   const tcd = schedulerClass === 'TCDScheduler';
@@ -58,6 +62,7 @@ export function generationRecord(
     // A TCD run's eta is its gamma: written once, as `gamma` (the app does the same).
     ...(tcd ? { gamma: params.eta ?? 0 } : { eta: params.eta ?? 0 }),
     ...(params.timesteps ? { timesteps: [...result.timesteps] } : {}),
+    ...(loras.length ? { loras: loras.map((l) => ({ name: l.name, scale: l.scale })) } : {}),
     rngKind: params.rng ?? 'fewstep',
     latencyMs: timings.totalMs,
     stageTimings: { ...stagesOf(timings) },

@@ -24,7 +24,7 @@ const nextId = (): string => `r${++counter}-${Date.now().toString(36)}`;
 class EngineClient implements Engine {
   private readonly pending = new Map<string, Pending>();
   constructor(
-    private readonly send: (req: Request) => void,
+    private readonly send: (req: Request, transfer: Transferable[]) => void,
     private readonly onTerminate: () => void,
   ) {}
 
@@ -81,7 +81,9 @@ class EngineClient implements Engine {
     const done = new Promise<Responses[K]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent });
     });
-    this.send({ id, type, ...payload } as Request);
+    // A load's LoRA bytes (a picked file) are transferred, not copied: they can be tens of MB (see LoraRef).
+    const transfer = type === 'load' ? [...new Set(((payload as Requests['load']).loras ?? []).flatMap((l) => (l.bytes ? [l.bytes] : [])))] : [];
+    this.send({ id, type, ...payload } as Request, transfer);
     return { id, done };
   }
 
@@ -102,7 +104,7 @@ class EngineClient implements Engine {
 
 export function createWorkerEngine(worker: Worker): Engine {
   const client = new EngineClient(
-    (req) => worker.postMessage(req),
+    (req, transfer) => worker.postMessage(req, transfer),
     () => worker.terminate(),
   );
   worker.addEventListener('message', (e: MessageEvent<EngineEvent>) => client.receive(e.data));

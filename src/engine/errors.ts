@@ -26,6 +26,10 @@ export type EngineErrorCode =
   | 'CATALOG_INVALID'
   /** A user-supplied model URL was rejected before anything was fetched (catalog/custom.ts). */
   | 'CUSTOM_SOURCE_INVALID'
+  /** A LoRA file is not a readable safetensors LoRA (lora/safetensors.ts, lora/keys.ts): malformed, wrong dtype. */
+  | 'LORA_INVALID'
+  /** A LoRA does not fit the U-Net it is applied to (lora/merge.ts): shapes differ, no key matches. */
+  | 'LORA_MISMATCH'
   | 'INTERNAL';
 
 export class EngineError extends Error {

@@ -9,7 +9,8 @@ import { gpuCounters } from './gpu/counters';
 import { configureOrt, probeWebGpu, type ProviderPreference } from './ort';
 import { Evaluator } from './evaluator';
 import { Pipeline } from './pipeline';
-import type { EngineEvent, LoadedModel, ModelRef, Request } from './protocol';
+import type { LoraAdapter } from './lora';
+import type { EngineEvent, LoadedModel, LoraRef, ModelRef, Request } from './protocol';
 import { LatestWinsRunner } from './queue';
 import { FileMapSource, UrlSource, type ModelSource } from './source';
 import { downloadModel } from './download/downloadModel';
@@ -36,6 +37,53 @@ interface PoolEntry {
   lastUsed: number;
   /** The provider choice it was loaded with ('auto', 'webgpu', 'wasm'). */
   preference: ProviderPreference;
+  /** The LoRA set merged into its U-Net ({@link loraSetKey}); '' for the base model. */
+  loraKey: string;
+}
+
+/** 32-bit FNV-1a of a buffer (4 bytes at a time), to tell picked LoRA files apart without keeping them. */
+function hashBytes(b: ArrayBuffer): string {
+  const words = new Uint32Array(b, 0, Math.floor(b.byteLength / 4));
+  let h = 0x811c9dc5;
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  const tail = new Uint8Array(b, words.length * 4);
+  for (let i = 0; i < tail.length; i++) h = Math.imul(h ^ tail[i], 0x01000193);
+  return (h >>> 0).toString(16);
+}
+
+/**
+ * Identity of a LoRA set, in order: name, scale and where the file comes from (its URL, or its length and hash for
+ * transferred bytes). A pooled model serves a load request only with the same key.
+ */
+export function loraSetKey(refs: readonly LoraRef[] | undefined): string {
+  if (!refs?.length) return '';
+  return JSON.stringify(refs.map((r) => [r.name, r.scale, r.url ?? (r.bytes ? `bytes:${r.bytes.byteLength}:${hashBytes(r.bytes)}` : null)]));
+}
+
+/**
+ * A LoRA file's bytes: the transferred buffer, or the worker's fetch of its URL (same-origin `models/loras/...` or
+ * a remote https URL the page's CSP allows).
+ * @throws EngineError BAD_REQUEST when the ref has neither or both of url and bytes; MODEL_FILE_MISSING for a 404 or
+ *   a web page in its place; NETWORK for other failures (each naming the LoRA and its URL)
+ */
+async function loraBytes(ref: LoraRef, signal: AbortSignal): Promise<Uint8Array> {
+  if ((ref.url === undefined) === (ref.bytes === undefined)) {
+    throw new EngineError('BAD_REQUEST', `LoRA "${ref.name}" needs exactly one of url and bytes.`);
+  }
+  if (ref.bytes) return new Uint8Array(ref.bytes);
+  const url = ref.url!;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new EngineError('NETWORK', `Could not fetch LoRA "${ref.name}" from ${url}: ${(e as Error).message}. Is the server reachable?`, url);
+  }
+  if (res.status === 404 || (res.ok && (res.headers.get('content-type') ?? '').includes('text/html'))) {
+    throw new EngineError('MODEL_FILE_MISSING', `LoRA "${ref.name}" is not at ${url} (${res.status === 404 ? '404' : 'the server returned a web page'}). Check the file name.`, url);
+  }
+  if (!res.ok) throw new EngineError('NETWORK', `Fetching LoRA "${ref.name}" failed: HTTP ${res.status} ${res.statusText} at ${url}.`, url);
+  return new Uint8Array(await res.arrayBuffer());
 }
 
 /**
@@ -159,9 +207,17 @@ export class EngineHandler {
     this.runner.cancel();
     const ref = req.model;
     const { source } = await this.sourceFor(ref);
-    // Same model on the same provider already loaded: just make it active.
+    // Same model on the same provider with the same LoRA set already loaded: just make it active. Another LoRA set
+    // (or none) loads it again from its source: the U-Net's bytes are read fresh, so the base weights come back exactly.
+    const loraKey = loraSetKey(req.loras);
     const existing = this.pool.get(req.model.id);
-    if (existing && ref.kind !== 'files' && existing.model.source === source.label && (await servesPreference(existing, req.provider))) {
+    if (
+      existing &&
+      ref.kind !== 'files' &&
+      existing.model.source === source.label &&
+      existing.loraKey === loraKey &&
+      (await servesPreference(existing, req.provider))
+    ) {
       existing.lastUsed = ++this.useCounter;
       if (req.activate !== false) this.activeId = req.model.id;
       this.post({ type: 'loaded', id: req.id, model: existing.model });
@@ -169,12 +225,15 @@ export class EngineHandler {
       return;
     }
     try {
+      const loras: LoraAdapter[] = [];
+      for (const r of req.loras ?? []) loras.push({ name: r.name, scale: r.scale, bytes: await loraBytes(r, controller.signal) });
       const next = await Pipeline.load(source, {
         name: req.model.name,
         provider: req.provider,
         signal: controller.signal,
         onProgress: (progress) => this.post({ type: 'load-progress', id: req.id, progress }),
         ...(ref.kind === 'cached' ? { requiredFeatures: ref.entry.requiredFeatures } : {}),
+        ...(loras.length ? { loras } : {}),
       });
       if (controller.signal.aborted) {
         await next.release();
@@ -182,7 +241,7 @@ export class EngineHandler {
       }
       const model: LoadedModel = { ...next.info, id: req.model.id };
       const old = this.pool.get(req.model.id);
-      this.pool.set(req.model.id, { pipeline: next, model, lastUsed: ++this.useCounter, preference: req.provider });
+      this.pool.set(req.model.id, { pipeline: next, model, lastUsed: ++this.useCounter, preference: req.provider, loraKey });
       await old?.pipeline.release();
       if (req.activate !== false || this.activeId === null) this.activeId = req.model.id;
       await this.evict();

@@ -36,6 +36,20 @@ export type ModelRef =
    */
   | { id: string; name: string; kind: 'cached'; entry: CatalogEntry };
 
+/**
+ * A LoRA adapter to merge into a model's U-Net at load time: a .safetensors file by URL (fetched by the worker, e.g.
+ * the shipped `models/loras/<name>.safetensors`) or by its bytes (a picked file; the client transfers the buffer,
+ * so it is detached on the caller's side afterwards: send a copy to keep one). Exactly one of `url` and `bytes`.
+ */
+export interface LoraRef {
+  /** Shown in reports and messages (e.g. "fewstep-lcm-lora"). */
+  name: string;
+  /** Strength: the multiplier of alpha / rank * up @ down; 1 as trained, 0 no change; |scale| <= 4 (LORA_SCALE_LIMIT). */
+  scale: number;
+  url?: string;
+  bytes?: ArrayBuffer;
+}
+
 /** Storage report: the cached models, the origin's quota, and which backend holds them. */
 export interface CachedList {
   models: StoredModelInfo[];
@@ -45,8 +59,14 @@ export interface CachedList {
 
 export interface Requests {
   configure: { numThreads?: number };
-  /** Load (or re-activate) a pipeline. `activate: false` adds it to the pool without making it the default. */
-  load: { model: ModelRef; provider: ProviderPreference; activate?: boolean };
+  /**
+   * Load (or re-activate) a pipeline. `activate: false` adds it to the pool without making it the default.
+   * `loras`: LoRA adapters merged into its U-Net before the session is made (ModelInfo.lora reports the merge). A
+   * model id already loaded with a different set (or none) is loaded again from its source, so dropping a LoRA gives
+   * the base weights back exactly; the same id with the same set is re-activated. A LoRA that does not fit fails the
+   * load and leaves the pool as it was.
+   */
+  load: { model: ModelRef; provider: ProviderPreference; activate?: boolean; loras?: LoraRef[] };
   /** Generate with `modelId` (a loaded pipeline) or the active one. */
   generate: { params: GenerateParams; modelId?: string };
   /** Cancel one request by id, or everything (the running generation and any load) when omitted. */

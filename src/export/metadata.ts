@@ -5,7 +5,8 @@
  *      Negative prompt: <negative prompt>          (optional)
  *      Steps: 4, Sampler: Euler, CFG scale: 1, Seed: 42, Size: 64x64, Model: Turbo, ...
  *    Values containing ',', ':', '"' or a newline are written as JSON strings: a custom timestep list is
- *    `Timesteps: "999,749,499,249"` (the text form of the schedulers' parseTimesteps), TCD's gamma `TCD gamma: 0.3`.
+ *    `Timesteps: "999,749,499,249"` (the text form of the schedulers' parseTimesteps), TCD's gamma `TCD gamma: 0.3`,
+ *    the LoRAs merged into the model `Lora: "fewstep-style-ink:0.8, fewstep-lcm-lora:1"` (name:strength, merge order).
  *  - `fewstep`: JSON of the full record (everything needed to reproduce the image).
  */
 import { formatTimesteps, parseTimesteps, samplerClassFor as samplerClassForName, samplerRow } from '../schedulers';
@@ -37,6 +38,11 @@ export interface GenerationRecord {
   timesteps?: number[];
   /** TCD's gamma ("stochasticity", 0..1; the eta of TCDScheduler.step). Only for TCD runs. */
   gamma?: number;
+  /**
+   * The LoRAs merged into the model's U-Net, in merge order: `name` is the shipped LoRA's id ("fewstep-lcm-lora") or
+   * the picked file's name, `scale` its strength. Absent: the base model.
+   */
+  loras?: LoraEntry[];
   rngKind: RngKind;
   latencyMs: number;
   stageTimings?: Record<string, number>;
@@ -44,6 +50,30 @@ export interface GenerationRecord {
   appVersion: string;
   /** ISO 8601 timestamp. */
   createdAt: string;
+}
+
+/** One LoRA of a record: its name and strength (the multiplier of its update). */
+export interface LoraEntry {
+  name: string;
+  scale: number;
+}
+
+/**
+ * "fewstep-style-ink:0.8, fewstep-lcm-lora:1": the `Lora:` value (',', ':' and blanks in a name become '_'; the
+ * strength to 3 decimals). The app's link writes the same with `sep` ','.
+ */
+export function formatLoras(loras: readonly LoraEntry[], sep = ', '): string {
+  return loras.map((l) => `${l.name.replace(/[,:\s]+/g, '_')}:${Math.round(l.scale * 1000) / 1000}`).join(sep);
+}
+
+/** Inverse of {@link formatLoras}; entries that do not read ("name:abc") are left out. */
+export function parseLoras(text: string): LoraEntry[] {
+  const out: LoraEntry[] = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*([^:\s][^:]*?)\s*:\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*$/.exec(part);
+    if (m) out.push({ name: m[1], scale: Number(m[2]) });
+  }
+  return out;
 }
 
 export const PARAMETERS_KEYWORD = 'parameters';
@@ -83,6 +113,7 @@ const KEY = {
   eta: 'Eta',
   timesteps: 'Timesteps',
   gamma: 'TCD gamma',
+  lora: 'Lora',
   rng: 'RNG',
   ep: 'Execution provider',
   latency: 'Latency',
@@ -108,6 +139,7 @@ export function toParametersText(r: GenerationRecord): string {
   if (r.eta !== undefined && Number.isFinite(r.eta)) params.push([KEY.eta, formatNumber(r.eta)]);
   if (r.timesteps !== undefined && isTimestepList(r.timesteps)) params.push([KEY.timesteps, formatTimesteps(r.timesteps)]);
   if (r.gamma !== undefined && isGamma(r.gamma)) params.push([KEY.gamma, formatNumber(r.gamma)]);
+  if (r.loras !== undefined && isLoraList(r.loras) && r.loras.length) params.push([KEY.lora, formatLoras(r.loras)]);
   params.push([KEY.rng, r.rngKind], [KEY.ep, r.executionProvider]);
   if (Number.isFinite(r.latencyMs)) params.push([KEY.latency, `${Math.round(r.latencyMs)} ms`]);
   if (r.appVersion) params.push([KEY.version, `fewstep ${r.appVersion}`]);
@@ -242,6 +274,10 @@ export function parseParametersText(text: string): ParsedParameters {
   }
   const gamma = toFiniteNumber(params[KEY.gamma]);
   if (gamma !== undefined && isGamma(gamma)) record.gamma = gamma;
+  if (params[KEY.lora] !== undefined) {
+    const loras = parseLoras(params[KEY.lora]);
+    if (loras.length) record.loras = loras;
+  }
   const rng = params[KEY.rng];
   if (rng === 'fewstep' || rng === 'torch') record.rngKind = rng;
   const ep = params[KEY.ep];
@@ -267,6 +303,16 @@ export function pngChunksFor(r: GenerationRecord): TextChunk[] {
 /** A custom timestep list: non-empty, whole numbers >= 0, strictly descending (what parseTimesteps returns). */
 function isTimestepList(v: unknown): v is number[] {
   return Array.isArray(v) && v.length > 0 && v.every((t, i) => Number.isSafeInteger(t) && t >= 0 && (i === 0 || t < v[i - 1]));
+}
+
+function isLoraList(v: unknown): v is LoraEntry[] {
+  return (
+    Array.isArray(v) &&
+    v.every((l: unknown) => {
+      const e = l as Partial<LoraEntry> | null;
+      return typeof e === 'object' && e !== null && typeof e.name === 'string' && e.name !== '' && typeof e.scale === 'number' && Number.isFinite(e.scale);
+    })
+  );
 }
 
 function isGamma(v: unknown): v is number {
@@ -296,6 +342,7 @@ const FIELD_CHECKS: Record<keyof GenerationRecord, FieldCheck> = {
   eta: isNum,
   timesteps: isTimestepList,
   gamma: isGamma,
+  loras: isLoraList,
   rngKind: (v) => v === 'fewstep' || v === 'torch',
   latencyMs: (v) => isNum(v) && (v as number) >= 0,
   stageTimings: (v) =>

@@ -28,7 +28,7 @@ describe('runsToCsv', () => {
     const rows = parseCsv(csv);
     expect(rows[0]).toEqual([...RUN_CSV_COLUMNS]);
     expect(rows[0]).toEqual([
-      'id', 'createdAt', 'modelId', 'pipeline', 'sampler', 'steps', 'timesteps', 'gamma', 'guidanceScale', 'seed', 'executionProvider',
+      'id', 'createdAt', 'modelId', 'pipeline', 'sampler', 'steps', 'timesteps', 'gamma', 'loras', 'guidanceScale', 'seed', 'executionProvider',
       'totalMs', 'tokenizeMs', 'textEncoderMs', 'unetMs', 'schedulerMs', 'vaeMs', 'readbackMs', 'overheadMs',
       'qualityScore', 'prompt',
     ]);

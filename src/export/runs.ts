@@ -14,6 +14,8 @@ export interface RunRecord {
   timesteps?: string;
   /** TCD's gamma ("stochasticity", the eta of its step), for TCD runs. */
   gamma?: number;
+  /** The LoRAs merged into the model, "fewstep-style-ink:0.8, fewstep-lcm-lora:1" (metadata.formatLoras); absent: none. */
+  loras?: string;
   guidanceScale: number;
   seed: number;
   prompt: string;
@@ -32,7 +34,7 @@ export const STAGE_KEYS: readonly (keyof StageTotals)[] = [
 
 /** CSV columns, in their fixed order. Stage columns are named `<stage>Ms`. */
 export const RUN_CSV_COLUMNS: readonly string[] = [
-  'id', 'createdAt', 'modelId', 'pipeline', 'sampler', 'steps', 'timesteps', 'gamma', 'guidanceScale', 'seed',
+  'id', 'createdAt', 'modelId', 'pipeline', 'sampler', 'steps', 'timesteps', 'gamma', 'loras', 'guidanceScale', 'seed',
   'executionProvider', 'totalMs', ...STAGE_KEYS.map((k) => `${k}Ms`), 'qualityScore', 'prompt',
 ];
 
@@ -67,6 +69,7 @@ function runRow(r: RunRecord): string[] {
     formatPlain(r.steps),
     r.timesteps ?? '',
     formatPlain(r.gamma),
+    r.loras ?? '',
     formatPlain(r.guidanceScale),
     formatPlain(r.seed),
     r.executionProvider,

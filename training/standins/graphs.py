@@ -8,9 +8,10 @@ Precision modes (what the real exports do, see EVIDENCE.md):
   "fp16-keepio"   fp16 weights, fp32 graph inputs/outputs with Cast nodes right after the inputs and right before
                   the outputs (onnxruntime transformers optimizer convert_float_to_float16(keep_io_types=True))
   "fp16-io"       fp16 weights and fp16 graph inputs/outputs (webnn/sdxl-turbo)
-Inside, the stand-ins compute in fp32 (each fp16 initializer goes through a Cast), so they run on onnxruntime-web's
-WASM backend, which lacks fp16 kernels for Conv/MatMul; real fp16 exports compute in fp16 and need WebGPU
-shader-f16. The I/O types, Cast nodes at the boundary and fp16 initializers are as in the real files.
+Inside, these graphs compute in fp32 (each fp16 initializer goes through a Cast); real fp16 exports compute in fp16
+and need WebGPU shader-f16. The I/O types, Cast nodes at the boundary and fp16 initializers are as in the real files.
+(onnxruntime-web's WASM engine does run fp16 graphs, casting around kernels it lacks: the U-Nets of the diffusers
+exports are torch exports converted to fp16 throughout, standins/torch_unet.py.)
 """
 from __future__ import annotations
 

@@ -4,7 +4,10 @@
 // For every graph in every standin.json: the session's input/output names equal the manifest's, a run with
 // inputs of the manifest's dtypes gives finite outputs, and each output changes when any one input changes
 // (prompt ids, latents, timestep, conditioning). For every tokenizer.json / vocab.json+merges.txt stand-in: the
-// golden cases marked standinCheckable in tests/fixtures/clip-tokenizer-golden.json give their published ids.
+// golden cases marked standinCheckable in tests/fixtures/clip-tokenizer-golden.json give their published ids. For
+// every LoRA stand-in (kind "lora"): the file is valid safetensors in the manifest's key layout and real-header.json
+// is the published header (checkLora below; the key -> weight mapping itself is tests/sd15Lora.int.test.ts's).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +111,42 @@ function slowToTokenizerJson(dir) { // vocab.json + merges.txt -> the same pipel
   return { ...xenova, model: { ...xenova.model, vocab, merges } };
 }
 
+// A LoRA stand-in (kind "lora"): its file is valid safetensors in the layout the manifest names (kohya keys of the
+// listed modules, down / up / 0-dim alpha, the dtype), its base stand-in's graph exists, and real-header.json is the
+// published header (length and sha256 the manifest's realFiles record).
+function checkLora(dir, m) {
+  const file = path.join(dir, m.standinFiles.find((f) => f.path.endsWith('.safetensors')).path);
+  const b = fs.readFileSync(file);
+  const n = Number(b.readBigUInt64LE(0));
+  if (8 + n > b.length) return fail(`${m.id}: header length ${n} beyond the file`);
+  const header = JSON.parse(b.subarray(8, 8 + n).toString('utf8'));
+  const meta = header.__metadata__ ?? {};
+  delete header.__metadata__;
+  const names = Object.keys(header);
+  let end = 0;
+  for (const k of names) end = Math.max(end, header[k].data_offsets[1]);
+  if (8 + n + end !== b.length) fail(`${m.id}: data ends at ${8 + n + end}, file has ${b.length} bytes`);
+  if (JSON.stringify(meta) !== JSON.stringify(m.lora.metadata)) fail(`${m.id}: metadata ${JSON.stringify(meta)}`);
+  const want = new Set();
+  for (const p of m.lora.modules) {
+    const key = `lora_unet_${p.replaceAll('.', '_')}`;
+    for (const part of ['lora_down.weight', 'lora_up.weight', 'alpha']) want.add(`${key}.${part}`);
+  }
+  const extra = names.filter((k) => !want.has(k));
+  const missing = [...want].filter((k) => !(k in header));
+  if (extra.length || missing.length) fail(`${m.id}: keys differ from the manifest's modules (extra ${extra[0]}, missing ${missing[0]})`);
+  for (const k of names) {
+    if (header[k].dtype !== m.lora.dtype) fail(`${m.id}: ${k} is ${header[k].dtype}`);
+    if (k.endsWith('.alpha') && header[k].shape.length !== 0) fail(`${m.id}: ${k} has shape [${header[k].shape}], not 0-dim`);
+    if (k.endsWith('.lora_down.weight') && header[k].shape[0] !== m.lora.rank) fail(`${m.id}: ${k} rank ${header[k].shape[0]}`);
+  }
+  if (!fs.existsSync(path.join(root, m.base.standin, m.base.graph))) fail(`${m.id}: base graph ${m.base.standin}/${m.base.graph} missing`);
+  const real = fs.readFileSync(path.join(dir, m.realHeader.path));
+  const digest = crypto.createHash('sha256').update(real).digest('hex');
+  if (real.length !== m.realFiles[0].headerLength || digest !== m.realFiles[0].headerSha256) fail(`${m.id}: ${m.realHeader.path} is not the published header`);
+  return `${m.lora.modules.length} modules x 3 keys (${m.lora.format}, rank ${m.lora.rank}, alpha ${m.lora.alpha}) on ${m.base.standin}; real header ${m.realHeader.tensors} tensors, sha256 ok`;
+}
+
 const golden = JSON.parse(fs.readFileSync(path.join(repo, 'tests', 'fixtures', 'clip-tokenizer-golden.json'), 'utf8'));
 for (const id of fs.readdirSync(root).sort()) {
   const mf = path.join(root, id, 'standin.json');
@@ -117,6 +156,7 @@ for (const id of fs.readdirSync(root).sort()) {
   for (const f of m.standinFiles) {
     if (fs.statSync(path.join(dir, f.path)).size !== f.size) fail(`${id}/${f.path}: size differs from standin.json`);
   }
+  if (m.kind === 'lora') console.log(`${id}: ${checkLora(dir, m)}`);
   for (const [rel, sig] of Object.entries(m.graphs)) {
     try { console.log(`${id}: ${await checkGraph(dir, rel, sig)}`); } catch (e) { fail(`${id}/${rel}: ${e.message}`); }
   }

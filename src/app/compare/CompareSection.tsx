@@ -2,9 +2,11 @@ import { useEffect, useRef, useState } from 'react';
 import type { RgbaImage } from '../../engine';
 import { useShallow } from 'zustand/react/shallow';
 import { selectRun, useAppStore } from '../store';
+import { useLoraStore } from '../lora/loraStore';
+import { formatLoraList } from '../lora/loraSet';
 import { toggleRow, toggleSteps, useCompareStore, type CellState } from './compareStore';
 import { exportImage } from './exporters';
-import { buildColumns, cellKey, DEFAULT_COMPARE_STEPS, type CompareRow } from './plan';
+import { buildColumns, cellKey, DEFAULT_COMPARE_STEPS, rowSelected, type CompareRow } from './plan';
 import { RgbaCanvas } from './RgbaCanvas';
 import { currentPlan, planComparison, previewCell, runComparison, stopComparison } from './runner';
 
@@ -15,12 +17,15 @@ import { currentPlan, planComparison, previewCell, runComparison, stopComparison
 export function CompareSection() {
   const modelsReady = useAppStore((s) => s.modelsReady);
   const models = useAppStore((s) => s.models);
+  // The control panel's applied LoRA set is offered as a row too (plan.loraRowSpecs): plan again when it changes.
+  const appliedLoras = useAppStore((s) => s.settings.loras);
+  const shippedLoras = useLoraStore((s) => s.shipped);
   const { rows, planning, status, selectedRows, selectedSteps } = useCompareStore(
     useShallow((s) => ({ rows: s.rows, planning: s.planning, status: s.status, selectedRows: s.selectedRows, selectedSteps: s.selectedSteps })),
   );
   useEffect(() => {
     if (modelsReady) void planComparison();
-  }, [modelsReady, models]);
+  }, [modelsReady, models, appliedLoras, shippedLoras]);
   const running = status === 'running' || status === 'stopping';
   const plan = currentPlan();
   const allCols = buildColumns(rows, DEFAULT_COMPARE_STEPS);
@@ -40,13 +45,14 @@ export function CompareSection() {
       <h2 id="compare-title">Compare samplers × steps</h2>
       <p className="hint">
         Same prompt and seed in every cell, so a row shares its initial noise and differences come from the sampler. Rows use
-        their pipeline&apos;s default guidance.
+        their pipeline&apos;s default guidance; a row with a LoRA set (&quot;Teacher + LCM-LoRA&quot;) loads the model with those
+        LoRAs merged in first, at its recommended sampler and guidance (LoRA rows are off until ticked).
       </p>
       <fieldset className="picker" disabled={running}>
         <legend>Rows</legend>
         {rows.map((r) => (
-          <label key={r.key} className="chip" title={`${r.modelName}, ${r.samplerClass}, guidance ${r.guidanceScale}${r.allowedSteps ? `, steps ${r.allowedSteps.join('/')}` : ''}`}>
-            <input type="checkbox" data-testid={`row-${r.key}`} checked={!selectedRows || selectedRows.includes(r.key)} onChange={(e) => toggleRow(r.key, e.target.checked)} />
+          <label key={r.key} className="chip" title={`${r.modelName}${r.loras.length ? ` + LoRA ${formatLoraList(r.loras)}` : ''}, ${r.samplerClass}, guidance ${r.guidanceScale}${r.allowedSteps ? `, steps ${r.allowedSteps.join('/')}` : ''}`}>
+            <input type="checkbox" data-testid={`row-${r.key}`} checked={rowSelected(r, selectedRows)} onChange={(e) => toggleRow(r.key, e.target.checked)} />
             {r.label}
           </label>
         ))}

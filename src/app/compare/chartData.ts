@@ -1,11 +1,13 @@
 /**
  * Measured runs -> aligned chart data (uPlot wants one shared x array and one y array per series, null for gaps).
- * Runs are grouped by pipeline+sampler ("<modelId>:<SchedulerClass>", the grid's row key) and step count; repeated
+ * Runs are grouped by pipeline+sampler ("<modelId>:<SchedulerClass>", the grid's row key; a model with LoRAs is
+ * "<modelId>+lora:<set>") and step count; repeated
  * measurements are summarised by their median, which a first (warm-up) run does not drag around.
  */
 import { breakdownOf, CHART_STAGES, type StageBreakdown } from './records';
 import type { QualityReport } from './quality';
 import type { RunResult } from '../store';
+import { poolIdFor } from '../lora/loraSet';
 
 export interface LatencyGroup {
   key: string;
@@ -21,8 +23,9 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-export function runKey(run: Pick<RunResult, 'modelId' | 'result'>): string {
-  return `${run.modelId}:${run.result.schedulerClass}`;
+/** The group of a run: its model (with its LoRA set, lora/loraSet.poolIdFor) and the scheduler that ran. */
+export function runKey(run: Pick<RunResult, 'modelId' | 'result'> & { params?: Pick<RunResult['params'], 'loras'> }): string {
+  return `${poolIdFor(run.modelId, run.params?.loras)}:${run.result.schedulerClass}`;
 }
 
 /** Groups runs (optionally only those on one provider) by pipeline+sampler, in first-seen order unless `order` is given. */

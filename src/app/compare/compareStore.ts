@@ -5,7 +5,7 @@
  * in the app store's `runs` (charts, CSV), and pinned there while the grid shows it.
  */
 import { create } from 'zustand';
-import type { CompareRow } from './plan';
+import { rowSelected, type CompareRow } from './plan';
 
 export type CellStatus = 'queued' | 'running' | 'done' | 'error' | 'stopped' | 'not-allowed';
 
@@ -22,7 +22,7 @@ export interface CompareState {
   /** Every row the loaded catalog offers (planned once the model list is known). */
   rows: CompareRow[];
   planning: boolean;
-  /** Row keys and step counts the user picked (null = all / the default columns). */
+  /** Row keys and step counts the user picked (null = the rows without LoRAs (plan.rowSelected) / the default columns). */
   selectedRows: string[] | null;
   selectedSteps: number[] | null;
   /** The rows/columns of the current (or last) run, frozen at start. */
@@ -67,7 +67,7 @@ export function setCell(key: string, patch: Partial<CellState>): void {
 
 export function toggleRow(key: string, on: boolean): void {
   useCompareStore.setState((s) => {
-    const current = s.selectedRows ?? s.rows.map((r) => r.key);
+    const current = s.rows.filter((r) => rowSelected(r, s.selectedRows)).map((r) => r.key);
     const next = on ? [...new Set([...current, key])] : current.filter((k) => k !== key);
     return { selectedRows: s.rows.map((r) => r.key).filter((k) => next.includes(k)) };
   });

@@ -10,6 +10,7 @@ import { fileNameFor } from '../../export/filenames';
 import { loadModel, generate } from '../engineBridge';
 import { selectRun, updateSettings, useAppStore, type RunResult } from '../store';
 import { useCompareStore } from './compareStore';
+import { sameLoraSet } from '../lora/loraSet';
 import { cellKey, type CompareRow } from './plan';
 import { APP_VERSION, settingsFromRecord, toGenerationRecord, toRunRecord } from './records';
 
@@ -101,8 +102,11 @@ export async function importPng(file: File): Promise<void> {
   const { models, settings } = useAppStore.getState();
   const { patch, modelFound, notes } = settingsFromRecord(record, models);
   const switchModel = modelFound && patch.modelId !== settings.modelId;
-  updateSettings(patch);
+  // The LoRA set is applied by the load (it changes the model's weights), not written as a setting.
+  const { loras, ...rest } = patch;
+  const switchLoras = !sameLoraSet(loras, settings.loras);
+  updateSettings(rest);
   set(true, `Restored settings from ${file.name}${notes.length ? ` (${notes.join('; ')})` : ''}.`);
-  if (switchModel) await loadModel(patch.modelId!, { keep: { steps: true, guidanceScale: true, sampler: true } });
+  if (switchModel || switchLoras) await loadModel(patch.modelId ?? settings.modelId, { keep: { steps: true, guidanceScale: true, sampler: true }, loras: loras ?? [] });
   else void generate();
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { PipelineDefaults } from '../../engine';
 import type { ModelChoice } from '../models';
-import { buildColumns, buildRows, cellAllowed, cellKey, modelRank, runOrder, shortModelLabel, sliderPositions } from './plan';
+import { buildColumns, buildRows, cellAllowed, cellKey, loraRowSpecs, modelRank, rowSelected, runOrder, shortModelLabel, sliderPositions } from './plan';
+import { initialCompareState, toggleRow, useCompareStore } from './compareStore';
+import { parseLoraIndex } from '../lora/loraIndex';
+import { LORA_INDEX_FIXTURE } from '../lora/testIndex';
+import { runKey } from './chartData';
+import { fakeRun } from './testRuns';
+import { decodeSettings, encodeSettings } from '../urlState';
 
 const choice = (id: string, name = id): ModelChoice => ({ id, name, baseUrl: `/models/${id}/`, description: '', defaultSteps: null, guidanceScale: null, kind: 'shipped' });
 const defaults = (sampler: string, allowedSteps: number[] | null, guidanceScale = 1): PipelineDefaults => ({ steps: 4, guidanceScale, sampler, allowedSteps, description: '' });
@@ -75,5 +81,62 @@ describe('comparison plan', () => {
     ]);
     expect(rows[0].ref).toEqual({ id: 'fewstep-turbo', name: 'fewstep-turbo', kind: 'url', baseUrl: '/models/fewstep-turbo/' });
     expect(rows[1].ref).toBe(picked.ref);
+  });
+
+  it('base + LoRA set rows: teacher + LCM-LoRA with LCM at 1/2/4/8, style, style + LCM-LoRA, and the applied set; each under its own pool id', () => {
+    const shipped = parseLoraIndex(LORA_INDEX_FIXTURE, '/models/loras/').loras;
+    const specs = loraRowSpecs(shipped, { modelId: 'fewstep-teacher', loras: [{ id: 'fewstep-style-ink', scale: 0.3 }] });
+    const rows = buildRows(SHIPPED.filter((m) => m.choice.id === 'fewstep-teacher' || m.choice.id === 'fewstep-turbo'), specs);
+    expect(rows.map((r) => r.label)).toEqual([
+      'Teacher · DDIM',
+      'Teacher · DDPM',
+      'Teacher + LCM-LoRA · LCM',
+      'Teacher + Ink style · DDIM',
+      'Teacher + Ink style + LCM-LoRA · LCM',
+      'Teacher + LoRA fewstep-style-ink:0.3 · DDIM',
+      'Turbo · Euler',
+    ]);
+    const lcm = rows[2];
+    expect(lcm).toMatchObject({
+      key: 'fewstep-teacher+lora:fewstep-lcm-lora:1:LCMScheduler',
+      modelId: 'fewstep-teacher',
+      poolId: 'fewstep-teacher+lora:fewstep-lcm-lora:1',
+      loras: [{ id: 'fewstep-lcm-lora', scale: 1 }],
+      sampler: 'LCMScheduler',
+      guidanceScale: 1,
+      allowedSteps: [1, 2, 3, 4, 5, 6, 7, 8],
+    });
+    // The model's own rows keep their plain keys, and the teacher's rows stay with the teacher's defaults.
+    expect(rows[0]).toMatchObject({ key: 'fewstep-teacher:DDIMScheduler', poolId: 'fewstep-teacher', loras: [] });
+    expect(rows[3]).toMatchObject({ sampler: '', samplerClass: 'DDIMScheduler', guidanceScale: 7.5, allowedSteps: [1, 2, 4, 8, 16, 32, 50] });
+    expect(rows[4].loras.map((l) => l.id)).toEqual(['fewstep-style-ink', 'fewstep-lcm-lora']);
+    // "teacher + LCM-LoRA, LCM 1/2/4/8" against "teacher DDIM 4/50".
+    const order = runOrder([rows[0], lcm], [1, 2, 4, 8, 50]).map(({ row, steps }) => cellKey(row.key, steps));
+    expect(order).toEqual([
+      'fewstep-teacher:DDIMScheduler@1',
+      'fewstep-teacher:DDIMScheduler@2',
+      'fewstep-teacher:DDIMScheduler@4',
+      'fewstep-teacher:DDIMScheduler@8',
+      'fewstep-teacher:DDIMScheduler@50',
+      'fewstep-teacher+lora:fewstep-lcm-lora:1:LCMScheduler@1',
+      'fewstep-teacher+lora:fewstep-lcm-lora:1:LCMScheduler@2',
+      'fewstep-teacher+lora:fewstep-lcm-lora:1:LCMScheduler@4',
+      'fewstep-teacher+lora:fewstep-lcm-lora:1:LCMScheduler@8',
+    ]);
+    // A row key is a valid `cm=` id, and the charts group the row's runs under it (not with the base model's).
+    expect(decodeSettings(encodeSettings({ compareModels: [lcm.key] })).compareModels).toEqual([lcm.key]);
+    const run = fakeRun({ schedulerClass: 'LCMScheduler' });
+    expect(runKey({ ...run, params: { ...run.params, loras: lcm.loras } })).toBe(lcm.key);
+    expect(runKey(run)).toBe('fewstep-teacher:LCMScheduler');
+    // LoRA rows are opt-in: off by default, on once ticked (the other rows stay as they were).
+    expect(rows.filter((r) => rowSelected(r, null)).map((r) => r.label)).toEqual(['Teacher · DDIM', 'Teacher · DDPM', 'Turbo · Euler']);
+    useCompareStore.setState({ ...initialCompareState, rows });
+    toggleRow(lcm.key, true);
+    expect(useCompareStore.getState().selectedRows).toEqual(['fewstep-teacher:DDIMScheduler', 'fewstep-teacher:DDPMScheduler', lcm.key, 'fewstep-turbo:EulerDiscreteScheduler']);
+    expect(rowSelected(lcm, useCompareStore.getState().selectedRows)).toBe(true);
+    // The applied set is not repeated when it is one of the shipped rows; no LoRAs, no rows for models they do not fit.
+    expect(loraRowSpecs(shipped, { modelId: 'fewstep-teacher', loras: [{ id: 'fewstep-lcm-lora', scale: 1 }] })).toHaveLength(3);
+    expect(buildRows(SHIPPED.filter((m) => m.choice.id === 'fewstep-turbo'), specs).map((r) => r.label)).toEqual(['Turbo · Euler']);
+    expect(loraRowSpecs([])).toEqual([]);
   });
 });

@@ -1,16 +1,22 @@
 /**
- * What a comparison runs: rows (a pipeline with one sampler) x columns (step counts). Pure functions, so the
- * ordering, labels and "which cells are allowed" rules are unit-tested without a browser.
+ * What a comparison runs: rows (a pipeline with one sampler, optionally with a LoRA set merged in) x columns (step
+ * counts). Pure functions, so the ordering, labels and "which cells are allowed" rules are unit-tested without a
+ * browser.
  */
 import { GENERATE_LIMITS, type ModelRef, type PipelineDefaults } from '../../engine';
 import { samplerLabelFor } from '../../export/metadata';
 import { modelRefOf, type ModelChoice } from '../models';
+import { shortLoraLabel, type ShippedLora } from '../lora/loraIndex';
+import { formatLoraList, poolIdFor, sameLoraSet, type LoraSetting } from '../lora/loraSet';
 
 /** The step counts the issue asks for; a row only runs the ones its pipeline allows. */
 export const DEFAULT_COMPARE_STEPS: readonly number[] = [1, 2, 4, 8, 16, 32, 50];
 
 export interface CompareRow {
-  /** Stable id used in the URL (`cm=`) and as the cell key prefix: "<modelId>:<SchedulerClass>". */
+  /**
+   * Stable id used in the URL (`cm=`) and as the cell key prefix: "<modelId>:<SchedulerClass>", with a LoRA set
+   * "<modelId>+lora:<a:0.8+b:1>:<SchedulerClass>" (its pool id, lora/loraSet.poolIdFor).
+   */
   key: string;
   /** Short label for the grid, charts and exported grid, e.g. "Teacher · DDPM". */
   label: string;
@@ -25,6 +31,61 @@ export interface CompareRow {
   guidanceScale: number;
   /** Step counts the pipeline was trained/tested for; null = any. */
   allowedSteps: number[] | null;
+  /** LoRAs the runner merges into the model before the row (empty: the base model). */
+  loras: LoraSetting[];
+  /** The engine pool id the row loads and generates with (the model id when it has no LoRAs). */
+  poolId: string;
+}
+
+/** A base model + LoRA set row to add after the model's own rows (see {@link loraRowSpecs}). */
+export interface LoraRowSpec {
+  modelId: string;
+  loras: LoraSetting[];
+  /** What the set is called in the row label: "LCM-LoRA", "Ink style + LCM-LoRA". */
+  label: string;
+  /** Scheduler class override ('' = the model's own). */
+  sampler: string;
+  /** Guidance for the row; null = the model's default. */
+  guidanceScale: number | null;
+  /** Step counts the set is made for; null = the model's. */
+  allowedSteps: number[] | null;
+}
+
+const stepsIn = ([lo, hi]: [number, number]): number[] => Array.from({ length: Math.max(0, Math.floor(hi) - Math.ceil(lo) + 1) }, (_, i) => Math.ceil(lo) + i);
+
+/**
+ * LoRA rows for the grid, per base model the shipped LoRAs name: each LCM-LoRA with the LCM sampler at its guidance
+ * (its step range, e.g. 1/2/4/8), each style LoRA with the model's own sampler, each style + LCM-LoRA pair with LCM;
+ * and the control panel's applied set (`current`) when it is none of these (picked files included).
+ */
+export function loraRowSpecs(shipped: readonly ShippedLora[], current?: { modelId: string; loras: readonly LoraSetting[] }): LoraRowSpec[] {
+  const out: LoraRowSpec[] = [];
+  const lcmSpec = (modelId: string, loras: LoraSetting[], label: string, lcm: ShippedLora): LoraRowSpec => ({
+    modelId,
+    loras,
+    label,
+    sampler: lcm.recommended!.sampler,
+    guidanceScale: lcm.recommended!.guidance_scale,
+    allowedSteps: stepsIn(lcm.recommended!.stepRange),
+  });
+  const bases = [...new Set(shipped.flatMap((l) => l.base))];
+  for (const modelId of bases) {
+    const fit = shipped.filter((l) => l.base.includes(modelId));
+    const lcms = fit.filter((l) => l.kind === 'lcm' && l.recommended);
+    const styles = fit.filter((l) => l.kind !== 'lcm');
+    for (const l of lcms) out.push(lcmSpec(modelId, [{ id: l.id, scale: l.defaultScale }], shortLoraLabel(l), l));
+    for (const st of styles) {
+      out.push({ modelId, loras: [{ id: st.id, scale: st.defaultScale }], label: st.name, sampler: '', guidanceScale: null, allowedSteps: null });
+      for (const l of lcms) out.push(lcmSpec(modelId, [{ id: st.id, scale: st.defaultScale }, { id: l.id, scale: l.defaultScale }], `${st.name} + ${shortLoraLabel(l)}`, l));
+    }
+  }
+  if (current && current.loras.length && !out.some((o) => o.modelId === current.modelId && sameLoraSet(o.loras, current.loras))) {
+    const lcm = current.loras.map((c) => shipped.find((l) => l.id === c.id)).find((l) => l?.kind === 'lcm' && l.recommended);
+    const loras = [...current.loras];
+    const label = `LoRA ${formatLoraList(loras)}`;
+    out.push(lcm ? lcmSpec(current.modelId, loras, label, lcm) : { modelId: current.modelId, loras, label, sampler: '', guidanceScale: null, allowedSteps: null });
+  }
+  return out;
 }
 
 export interface ModelWithDefaults {
@@ -56,32 +117,46 @@ export function shortModelLabel(choice: Pick<ModelChoice, 'id' | 'name' | 'kind'
 /**
  * One row per model with its own sampler; a DDIM model (the teacher, not a progressive student) also gets a DDPM
  * row, the ancestral sampler it was trained with, so the grid shows what the deterministic sampler buys at low
- * step counts.
+ * step counts. `loraRows` add base + LoRA set rows after their model's (a spec whose model is not offered is left out).
  */
-export function buildRows(models: readonly ModelWithDefaults[]): CompareRow[] {
+export function buildRows(models: readonly ModelWithDefaults[], loraRows: readonly LoraRowSpec[] = []): CompareRow[] {
   const sorted = [...models].sort((a, b) => modelRank(a.choice.id) - modelRank(b.choice.id));
   const rows: CompareRow[] = [];
   for (const { choice, defaults } of sorted) {
     const base = shortModelLabel(choice);
     const own = defaults.sampler || 'DDIMScheduler';
-    const add = (samplerClass: string, override: string): void => {
+    const add = (samplerClass: string, override: string, lora?: LoraRowSpec): void => {
+      const loras = lora?.loras ?? [];
+      const poolId = poolIdFor(choice.id, loras);
       rows.push({
-        key: `${choice.id}:${samplerClass}`,
-        label: `${base} · ${samplerLabelFor(samplerClass)}`,
+        key: `${poolId}:${samplerClass}`,
+        label: `${base}${lora ? ` + ${lora.label}` : ''} · ${samplerLabelFor(samplerClass)}`,
         modelId: choice.id,
         modelName: choice.name,
         ref: modelRefOf(choice),
         sampler: override,
         samplerClass,
-        guidanceScale: defaults.guidanceScale,
-        allowedSteps: defaults.allowedSteps,
+        guidanceScale: lora?.guidanceScale ?? defaults.guidanceScale,
+        allowedSteps: lora?.allowedSteps ?? defaults.allowedSteps,
+        loras,
+        poolId,
       });
     };
     add(own, '');
     // Progressive students are distilled for DDIM at their own step count; DDPM there says nothing.
     if (own === 'DDIMScheduler' && !/progressive/.test(choice.id)) add('DDPMScheduler', 'DDPMScheduler');
+    // Base + LoRA set rows right after the base model's own (e.g. "Teacher + LCM-LoRA · LCM" next to "Teacher · DDIM").
+    for (const spec of loraRows) if (spec.modelId === choice.id) add(spec.sampler || own, spec.sampler, spec);
   }
   return rows;
+}
+
+/**
+ * Whether a row is ticked: the user's pick (`selected`, e.g. from `cm=`), else every row without LoRAs (a LoRA row
+ * merges its set into a fresh copy of the model, so it is opt-in).
+ */
+export function rowSelected(row: Pick<CompareRow, 'key' | 'loras'>, selected: readonly string[] | null): boolean {
+  return selected ? selected.includes(row.key) : row.loras.length === 0;
 }
 
 /** Whether a row runs at this step count. */

@@ -47,6 +47,9 @@ export function parseReport(json: unknown): ReportRow[] {
     if (typeof r !== 'object' || r === null) continue;
     const o = r as Record<string, unknown>;
     if (typeof o.pipeline !== 'string') continue;
+    // The LoRA section's reference rows (real / VAE-reconstructed ink renderings, training/evaluate_lora.py) measure
+    // the style evaluation, not a sampler: they are not ceilings of the quality chart.
+    if (Array.isArray(o.loras) && typeof o.scheduler !== 'string') continue;
     out.push({
       pipeline: o.pipeline,
       scheduler: typeof o.scheduler === 'string' ? o.scheduler : null,

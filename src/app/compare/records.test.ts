@@ -84,9 +84,44 @@ describe('run records', () => {
     expect(settingsFromRecord({ prompt: 'x', sampler: 'TCDScheduler', eta: 0.7 }, []).patch.gamma).toBe(0.7);
   });
 
+  it('LoRAs: in the PNG (Lora: text and fewstep JSON), the CSV/JSON run record, and back to the set to apply', () => {
+    const base = fakeRun({ steps: 4, schedulerClass: 'LCMScheduler' });
+    const loras = [
+      { id: 'fewstep-style-ink', scale: 0.8 },
+      { id: 'my, odd: file.safetensors', scale: -0.5 },
+    ];
+    const run = { ...base, params: { ...base.params, sampler: 'LCMScheduler', guidanceScale: 1, loras } };
+    const record = toGenerationRecord(run);
+    expect(record.loras).toEqual([
+      { name: 'fewstep-style-ink', scale: 0.8 },
+      { name: 'my, odd: file.safetensors', scale: -0.5 },
+    ]);
+    const chunks = readTextChunks(encodePngSync(run.result.image.data, 8, 6, { text: pngChunksFor(record) }));
+    expect(chunks.parameters).toContain('Lora: "fewstep-style-ink:0.8, my_odd_file.safetensors:-0.5", RNG: fewstep');
+    expect(JSON.parse(chunks.fewstep).loras).toEqual(record.loras);
+    expect(settingsFromRecord(recordFromChunks(chunks)!, []).patch.loras).toEqual(loras);
+    // Another UI's PNG (parameters only): the names as written there.
+    expect(settingsFromRecord(recordFromChunks({ parameters: chunks.parameters })!, []).patch.loras).toEqual([
+      { id: 'fewstep-style-ink', scale: 0.8 },
+      { id: 'my_odd_file.safetensors', scale: -0.5 },
+    ]);
+    const csv = parseCsvObjects(runsToCsv([toRunRecord(run), toRunRecord(base)]));
+    expect(csv[0].loras).toBe('fewstep-style-ink:0.8, my_odd_file.safetensors:-0.5');
+    expect(csv[1].loras).toBe('');
+    expect(JSON.parse(runsToJson([toRunRecord(run)])).runs[0].loras).toBe('fewstep-style-ink:0.8, my_odd_file.safetensors:-0.5');
+    // No LoRAs: no field, and restoring such a record goes back to the base model.
+    expect(toGenerationRecord(base)).not.toHaveProperty('loras');
+    expect(pngChunksFor(toGenerationRecord(base))[0].text).not.toContain('Lora:');
+    expect(settingsFromRecord(toGenerationRecord(base), []).patch.loras).toEqual([]);
+    // Strengths outside -2..2 are not applied.
+    const wild = settingsFromRecord({ prompt: 'x', loras: [{ name: 'a', scale: 5 }, { name: 'b', scale: 1 }] }, []);
+    expect(wild.patch.loras).toEqual([{ id: 'b', scale: 1 }]);
+    expect(wild.notes).toContain('LoRA strengths outside -2..2 were left out');
+  });
+
   it('drops out-of-range values and unknown samplers from an imported record', () => {
     const { patch, notes } = settingsFromRecord({ prompt: 'x', seed: 2 ** 40, steps: 0, sampler: 'KarrasVe', guidanceScale: 99 }, []);
-    expect(patch).toEqual({ prompt: 'x', negativePrompt: '', timesteps: '' });
+    expect(patch).toEqual({ prompt: 'x', negativePrompt: '', timesteps: '', loras: [] });
     expect(notes[0]).toContain('KarrasVe');
   });
 });

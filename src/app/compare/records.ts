@@ -4,12 +4,13 @@
  * record to app settings.
  */
 import type { StageTimings, StageTotals } from '../../engine';
-import { samplerLabelFor, type GenerationRecord } from '../../export/metadata';
+import { formatLoras, samplerLabelFor, type GenerationRecord } from '../../export/metadata';
 import { formatTimesteps, isSupportedScheduler, parseTimesteps, samplerLabel } from '../../schedulers';
 import type { RunRecord } from '../../export/runs';
 import type { ModelChoice } from '../models';
 import type { RunResult, Settings } from '../store';
 import { hasCustomTimesteps } from '../timesteps';
+import { isValidLoraScale, MAX_LORAS, toLoraEntries, type LoraSetting } from '../lora/loraSet';
 // Only `version` ends up in the bundle (Vite tree-shakes named JSON imports).
 import { version } from '../../../package.json';
 
@@ -66,6 +67,11 @@ function customTimesteps(run: RunResult): number[] | undefined {
   return hasCustomTimesteps(run.params) ? [...run.result.timesteps] : undefined;
 }
 
+/** The LoRAs merged into the model a run used (older runs have no field: none). */
+function runLoras(run: RunResult): LoraSetting[] {
+  return run.params.loras ?? [];
+}
+
 /** TCD's gamma for a TCD run (the step's eta it ran with), else undefined. */
 function tcdGamma(run: RunResult): number | undefined {
   return run.result.schedulerClass === 'TCDScheduler' ? run.params.gamma : undefined;
@@ -74,6 +80,7 @@ function tcdGamma(run: RunResult): number | undefined {
 export function toRunRecord(run: RunResult): RunRecord {
   const timesteps = customTimesteps(run);
   const gamma = tcdGamma(run);
+  const loras = runLoras(run);
   return {
     id: run.requestId,
     modelId: run.modelId,
@@ -82,6 +89,7 @@ export function toRunRecord(run: RunResult): RunRecord {
     steps: run.params.steps,
     ...(timesteps ? { timesteps: formatTimesteps(timesteps) } : {}),
     ...(gamma !== undefined ? { gamma } : {}),
+    ...(loras.length ? { loras: formatLoras(toLoraEntries(loras)) } : {}),
     guidanceScale: run.params.guidanceScale,
     seed: run.params.seed,
     prompt: run.params.prompt,
@@ -98,6 +106,7 @@ export function toGenerationRecord(run: RunResult): GenerationRecord {
   const stages = stagesOf(timings);
   const timesteps = customTimesteps(run);
   const gamma = tcdGamma(run);
+  const loras = runLoras(run);
   return {
     prompt: run.params.prompt,
     ...(run.params.negativePrompt ? { negativePrompt: run.params.negativePrompt } : {}),
@@ -113,6 +122,7 @@ export function toGenerationRecord(run: RunResult): GenerationRecord {
     // A TCD run's eta is its gamma: written once, as `gamma`.
     ...(gamma !== undefined ? { gamma } : { eta: run.params.eta }),
     ...(timesteps ? { timesteps } : {}),
+    ...(loras.length ? { loras: toLoraEntries(loras) } : {}),
     rngKind: run.params.rng,
     latencyMs: timings.totalMs,
     stageTimings: { ...stages },
@@ -126,7 +136,8 @@ export function toGenerationRecord(run: RunResult): GenerationRecord {
  * Settings an imported PNG's record restores. The model is switched only when the app has it; the sampler is kept
  * as an explicit override so the restored run uses the same scheduler even if the model's default differs. A custom
  * timestep list comes back as the Timesteps text with its step count (none: the field is cleared), TCD's gamma as
- * the stochasticity.
+ * the stochasticity, the LoRAs as the set to apply (none: the base model; whether each one is available here is
+ * checked when the model loads with them).
  */
 export function settingsFromRecord(
   r: Partial<GenerationRecord>,
@@ -159,6 +170,9 @@ export function settingsFromRecord(
   patch.timesteps = timesteps ? formatTimesteps(timesteps) : '';
   if (timesteps) patch.steps = timesteps.length;
   if (r.rngKind) patch.rng = r.rngKind;
+  const loras = (r.loras ?? []).filter((l) => isValidLoraScale(l.scale));
+  if (r.loras && loras.length < r.loras.length) notes.push('LoRA strengths outside -2..2 were left out');
+  patch.loras = loras.slice(0, MAX_LORAS).map((l) => ({ id: l.name, scale: l.scale }));
   let modelFound = false;
   const byId = r.modelId ? models.find((m) => m.id === r.modelId) : undefined;
   const byName = !byId && r.modelName ? models.find((m) => m.name === r.modelName) : undefined;

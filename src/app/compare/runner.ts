@@ -12,7 +12,8 @@ import { addRun, pinRuns, useAppStore, type RunResult } from '../store';
 import { setCell, useCompareStore, type CellState } from './compareStore';
 import { scoreRun } from './scoring';
 import { modelRefOf } from '../models';
-import { buildColumns, buildRows, cellAllowed, cellKey, DEFAULT_COMPARE_STEPS, type CompareRow } from './plan';
+import { buildColumns, buildRows, cellAllowed, cellKey, DEFAULT_COMPARE_STEPS, loraRowSpecs, rowSelected, type CompareRow } from './plan';
+import { loraRefsFor, useLoraStore } from '../lora/loraStore';
 
 let stopRequested = false;
 let inFlight: string | null = null;
@@ -23,13 +24,15 @@ let planSeq = 0;
 
 /**
  * Reads every offered model's defaults (the engine's `describe`: two small JSON files each, from wherever the model
- * lives: shipped folder, download cache, picked folder, custom URL) and plans the rows. A model whose files cannot
- * be read is left out.
+ * lives: shipped folder, download cache, picked folder, custom URL) and plans the rows: each model's own, then its
+ * base + LoRA set rows (the shipped LoRAs made for it, and the control panel's applied set). A model whose files
+ * cannot be read is left out.
  */
 export async function planComparison(): Promise<void> {
   // The model list can change while an earlier plan is still reading files: only the latest plan is applied.
   const seq = ++planSeq;
-  const { models } = useAppStore.getState();
+  const { models, settings } = useAppStore.getState();
+  const loraRows = loraRowSpecs(useLoraStore.getState().shipped, { modelId: settings.modelId, loras: settings.loras });
   useCompareStore.setState({ planning: true });
   const withDefaults = await Promise.all(
     models.map(async (choice) => ({
@@ -40,7 +43,10 @@ export async function planComparison(): Promise<void> {
     })),
   );
   if (seq !== planSeq) return;
-  const rows = buildRows(withDefaults.filter((m): m is { choice: typeof m.choice; defaults: NonNullable<typeof m.defaults> } => m.defaults !== null));
+  const rows = buildRows(
+    withDefaults.filter((m): m is { choice: typeof m.choice; defaults: NonNullable<typeof m.defaults> } => m.defaults !== null),
+    loraRows,
+  );
   useCompareStore.setState((s) => ({
     rows,
     planning: false,
@@ -52,7 +58,7 @@ export async function planComparison(): Promise<void> {
 /** The rows and columns a run would use now. */
 export function currentPlan(): { rows: CompareRow[]; cols: number[] } {
   const { rows, selectedRows, selectedSteps } = useCompareStore.getState();
-  const picked = selectedRows ? rows.filter((r) => selectedRows.includes(r.key)) : rows;
+  const picked = rows.filter((r) => rowSelected(r, selectedRows));
   return { rows: picked, cols: buildColumns(picked, selectedSteps ?? DEFAULT_COMPARE_STEPS) };
 }
 
@@ -118,10 +124,10 @@ async function runCell(row: CompareRow, steps: number, settings: ReturnType<type
     setCell(key, { status: 'running', step: 0, total: steps, error: undefined });
     // Columns are step counts, so a custom timestep list of the control panel does not apply here; TCD rows take its
     // gamma ("stochasticity").
-    const params = { ...settings, steps, guidanceScale: row.guidanceScale, sampler: row.sampler, modelId: row.modelId, eta: 0, timesteps: '' };
+    const params = { ...settings, steps, guidanceScale: row.guidanceScale, sampler: row.sampler, modelId: row.modelId, eta: 0, timesteps: '', loras: row.loras };
     const req = getEngine().request(
       'generate',
-      { modelId: row.modelId, params: generateParams(params, { schedulerClass: row.samplerClass }) },
+      { modelId: row.poolId, params: generateParams(params, { schedulerClass: row.samplerClass }) },
       (ev) => {
         if (ev.type === 'step') setCell(key, { step: ev.step.index + 1, total: ev.step.total });
       },
@@ -129,7 +135,7 @@ async function runCell(row: CompareRow, steps: number, settings: ReturnType<type
     inFlight = req.id;
     try {
       const ev = await req.done;
-      const run = runResult(ev, { requestId: req.id, modelName: row.modelName, params, source: 'grid', rowLabel: row.label });
+      const run = runResult(ev, { requestId: req.id, modelId: row.modelId, modelName: row.modelName, params, source: 'grid', rowLabel: row.label });
       pinRuns([run.requestId]);
       addRun(run);
       setCell(key, { status: 'done', runId: run.requestId });
@@ -165,7 +171,7 @@ export function previewCell(
 ): { cancel: () => void; done: Promise<void> } {
   const req = getEngine().request(
     'generate',
-    { modelId: row.modelId, params: generateParams({ ...run.params, sampler: row.sampler }, { preview: true, schedulerClass: row.samplerClass }) },
+    { modelId: row.poolId, params: generateParams({ ...run.params, sampler: row.sampler }, { preview: true, schedulerClass: row.samplerClass }) },
     (ev) => {
       if (ev.type === 'step' && ev.step.preview) onFrame({ index: ev.step.index, total: ev.step.total, timestep: ev.step.timestep, image: ev.step.preview });
     },
@@ -176,15 +182,21 @@ export function previewCell(
   };
 }
 
-/** Adds a row's pipeline to the engine pool without activating it; a load the user starts meanwhile wins, then we retry. */
+/**
+ * Adds a row's pipeline to the engine pool without activating it, with the row's LoRAs merged in (under the row's own
+ * pool id, so the control panel's model keeps its weights); a load the user starts meanwhile wins, then we retry.
+ */
 async function loadRow(row: CompareRow, provider: ProviderPreference): Promise<'ok' | 'stop' | { error: string }> {
+  const { refs, missing } = loraRefsFor(row.loras);
+  if (missing.length) return { error: `LoRA not available in this session: ${missing.join(', ')}` };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     await whenInteractiveIdle();
     if (stopRequested) return 'stop';
     const load = getEngine().request('load', {
-      model: row.ref,
+      model: { ...row.ref, id: row.poolId },
       provider,
       activate: false,
+      ...(refs.length ? { loras: refs.map((r) => (r.bytes ? { ...r, bytes: r.bytes.slice(0) } : r)) } : {}),
     });
     inFlight = load.id;
     try {

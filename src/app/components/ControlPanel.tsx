@@ -7,6 +7,9 @@ import { formatTimesteps, samplerLabel } from '../../schedulers';
 import { PromptBox } from '../prompt/PromptBox';
 import { checkTimesteps, DEFAULT_GAMMA, effectiveSampler, timestepsPatch } from '../timesteps';
 import { markInput } from '../ux/marks';
+import { clampGuidance } from '../lora/lcmPreset';
+import { LoraPicker } from '../lora/LoraPicker';
+import { useLoraStore } from '../lora/loraStore';
 import { samplerOptions } from './samplerOptions';
 import { StepsSlider } from './StepsSlider';
 
@@ -91,6 +94,8 @@ export function ControlPanel() {
   const loading = useAppStore((s) => s.loading);
   const running = useAppStore((s) => s.running);
   const showPreviews = useAppStore((s) => s.showPreviews);
+  // While an LCM-LoRA is applied its guidance range holds (lora/lcmPreset.ts).
+  const preset = useLoraStore((s) => s.preset);
   const busy = loading !== null;
   const check = useMemo(() => checkTimesteps(settings.timesteps, settings.sampler, loaded), [settings.timesteps, settings.sampler, loaded]);
   const blocked = check.ok ? null : `Fix the timesteps to generate: ${check.message}`;
@@ -118,6 +123,7 @@ export function ControlPanel() {
           ))}
         </select>
       </label>
+      <LoraPicker />
       <div className="row">
         <label>
           Seed
@@ -140,17 +146,17 @@ export function ControlPanel() {
       <StepsSlider />
       <TimestepsField text={settings.timesteps} error={check.ok ? null : check.message} list={check.ok ? check.list : null} />
       <label>
-        Guidance scale
+        Guidance scale{preset ? ` (LCM-LoRA: ${preset.guidanceRange[0]}–${preset.guidanceRange[1]})` : ''}
         <input
           data-testid="guidance"
           type="number"
-          min={GENERATE_LIMITS.minGuidance}
-          max={GENERATE_LIMITS.maxGuidance}
-          step={0.5}
+          min={preset ? preset.guidanceRange[0] : GENERATE_LIMITS.minGuidance}
+          max={preset ? preset.guidanceRange[1] : GENERATE_LIMITS.maxGuidance}
+          step={preset ? 0.1 : 0.5}
           value={settings.guidanceScale}
           onChange={(e) => {
             const v = Number(e.target.value);
-            if (Number.isFinite(v) && v >= GENERATE_LIMITS.minGuidance && v <= GENERATE_LIMITS.maxGuidance) updateSettings({ guidanceScale: v });
+            if (Number.isFinite(v) && v >= GENERATE_LIMITS.minGuidance && v <= GENERATE_LIMITS.maxGuidance) updateSettings({ guidanceScale: clampGuidance(v, preset) });
           }}
         />
       </label>

@@ -3,6 +3,8 @@ import { RgbaCanvas } from '../compare/RgbaCanvas';
 import { loadModel } from '../engineBridge';
 import { updateSettings, useAppStore, type RunResult } from '../store';
 import { useUiStore } from '../ui/uiStore';
+import { formatLoraList, sameLoraSet } from '../lora/loraSet';
+import { useLoraStore } from '../lora/loraStore';
 
 /** Recent interactive results shown in the strip, newest first. */
 export const HISTORY_LENGTH = 24;
@@ -13,17 +15,25 @@ function recent(runs: readonly RunResult[]): RunResult[] {
   return out;
 }
 
-/** Show a past run and restore its settings (prompt, seed, steps, timesteps, sampler, gamma, guidance; its model is loaded if another). */
+/**
+ * Show a past run and restore its settings (prompt, seed, steps, timesteps, sampler, gamma, guidance); its model is
+ * loaded if another, with its LoRAs if they differ from the applied ones.
+ */
 export function restoreRun(run: RunResult): void {
   useUiStore.setState({ shownRunId: run.requestId });
-  const { loaded } = useAppStore.getState();
+  const { loaded, settings } = useAppStore.getState();
   const { prompt, negativePrompt, seed, steps, guidanceScale, sampler, eta, rng, timesteps, gamma } = run.params;
+  const loras = run.params.loras ?? [];
   updateSettings({ prompt, negativePrompt, seed, steps, guidanceScale, sampler, eta, rng, timesteps, gamma });
-  if (loaded?.id !== run.modelId) void loadModel(run.modelId, { applyDefaults: false, generateAfter: false });
+  if (loaded?.id !== run.modelId || !sameLoraSet(loras, settings.loras)) {
+    useLoraStore.setState({ draft: null });
+    void loadModel(run.modelId, { applyDefaults: false, generateAfter: false, loras, keep: { steps: true, guidanceScale: true, sampler: true } });
+  }
 }
 
 function label(r: RunResult): string {
-  return `${r.params.prompt || '(empty prompt)'} · ${r.modelName} · ${r.params.steps} step${r.params.steps === 1 ? '' : 's'} · seed ${r.params.seed}`;
+  const loras = r.params.loras ?? [];
+  return `${r.params.prompt || '(empty prompt)'} · ${r.modelName}${loras.length ? ` + ${formatLoraList(loras)}` : ''} · ${r.params.steps} step${r.params.steps === 1 ? '' : 's'} · seed ${r.params.seed}`;
 }
 
 /**
@@ -71,6 +81,7 @@ export function HistoryStrip() {
             <RgbaCanvas image={r.result.image} label={label(r)} />
             <span>
               {r.params.steps}·{r.params.seed}
+              {r.params.loras?.length ? <abbr title={formatLoraList(r.params.loras)}>+L</abbr> : null}
             </span>
           </li>
         ))}

@@ -2,6 +2,7 @@ import { useLayoutEffect, useRef } from 'react';
 import { samplerLabelFor } from '../../export/metadata';
 import { formatTimesteps } from '../../schedulers';
 import { hasCustomTimesteps } from '../timesteps';
+import { formatLoraList } from '../lora/loraSet';
 import { selectLast, selectRun, useAppStore } from '../store';
 import { useUiStore } from '../ui/uiStore';
 import { useIntegerScale } from '../ui/useIntegerScale';
@@ -62,7 +63,9 @@ export function ImageView() {
       {shown && (
         <p className="caption" data-testid="caption">
           {picked && picked !== last ? 'From history: ' : ''}
-          {shown.modelName} · {samplerLabelFor(shown.result.schedulerClass)}
+          {shown.modelName}
+          {shown.params.loras?.length ? <span data-testid="caption-loras"> + LoRA {formatLoraList(shown.params.loras)}</span> : null} ·{' '}
+          {samplerLabelFor(shown.result.schedulerClass)}
           {shown.result.schedulerClass === 'TCDScheduler' ? ` (stochasticity ${shown.params.gamma})` : ''} · {shown.params.steps} step
           {shown.params.steps === 1 ? '' : 's'}
           {hasCustomTimesteps(shown.params) ? ` at t = ${formatTimesteps(shown.result.timesteps)}` : ''} · seed {shown.params.seed} ·{' '}

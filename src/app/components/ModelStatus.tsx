@@ -19,7 +19,8 @@ export function ModelStatus() {
       {loaded && <span className="reason" data-testid="ep-reason">{loaded.providerReason}</span>}
       {loading && (
         <div className="load-progress" role="status" data-testid="load-progress">
-          Loading {loadingId}:{' '}
+          Loading {loadingId}
+          {loading.loras > 0 ? ` + ${loading.loras} LoRA${loading.loras === 1 ? '' : 's'}` : ''}:{' '}
           {p
             ? p.phase === 'fetch'
               ? `file ${Math.min(p.filesDone + 1, p.filesTotal)}/${p.filesTotal} ${p.file} ${formatBytes(p.loaded)}${p.total ? ` / ${formatBytes(p.total)}` : ''}`

@@ -24,7 +24,8 @@ describe('prompt suggestions', () => {
     expect(wordAt('a yellow', 4)).toBeNull();
     expect(completions('yel', vocab)).toEqual(['yellow']);
     expect(completions('', vocab)).toEqual([]);
-    expect(completions('circle', vocab)).toEqual([]);
+    expect(completions('yellow', vocab)).toEqual([]);
+    expect(completions('circle', vocab)).toEqual(['circles']);
     expect(applyCompletion('a yel on', 2, 5, 'yellow')).toEqual({ text: 'a yellow on', caret: 9 });
     expect(applyCompletion('a yel', 2, 5, 'yellow')).toEqual({ text: 'a yellow ', caret: 9 });
   });

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { guidanceScaleEmbedding } from '../../schedulers';
 import { CustomSourceError, validateCustomSource } from './custom';
 import { checkLayout, layoutFilesFor, resolveLayoutFileUrl } from './files';
 import { CatalogError, type CatalogEntry } from './schema';
 import { encodePath, hfResolveUrl, resolveFileUrl } from './urls';
-import { getCatalogEntry, validateCatalog } from './validate';
+import { getCatalogEntry, getLoraEntry, lorasFor, validateCatalog } from './validate';
 
 const catalogJson = JSON.parse(readFileSync(new URL('../../../models/catalog.json', import.meta.url), 'utf8'));
 /** Positions of the entries the error tests edit (the shipped list grows; the tests must not depend on it). */
@@ -29,12 +30,12 @@ function issuesOf(json: unknown): string[] {
 describe('models/catalog.json', () => {
   const catalog = validateCatalog(catalogJson);
 
-  it('validates and lists the 9 shipped pipelines and the 4 remote models', () => {
+  it('validates and lists the 9 shipped pipelines and the 5 remote models', () => {
     expect(catalog.models.filter((m) => m.kind === 'shipped').map((m) => m.id)).toEqual([
       'fewstep-teacher', 'fewstep-progressive-8', 'fewstep-progressive-4', 'fewstep-progressive-2',
       'fewstep-progressive-1', 'fewstep-lcm', 'fewstep-turbo', 'fewstep-direct', 'fewstep-ict',
     ]);
-    expect(catalog.models.filter((m) => m.kind === 'remote').map((m) => m.id)).toEqual(['sd-turbo', 'lcm-dreamshaper-v7', 'sd-2-1-base', 'sdxl-turbo']);
+    expect(catalog.models.filter((m) => m.kind === 'remote').map((m) => m.id)).toEqual(['sd-turbo', 'lcm-dreamshaper-v7', 'sd-2-1-base', 'sdxl-turbo', 'sd-1-5']);
   });
 
   it('points remote entries at the public repos with the right files and sampler settings', () => {
@@ -89,7 +90,7 @@ describe('models/catalog.json', () => {
   });
 
   it('remote entries pin their sample size and widths, so the resolution never depends on an optional config.json', () => {
-    const pinned = { 'sd-turbo': [64, 1024, 512], 'lcm-dreamshaper-v7': [96, 768, 768], 'sd-2-1-base': [64, 1024, 512] } as const;
+    const pinned = { 'sd-turbo': [64, 1024, 512], 'lcm-dreamshaper-v7': [96, 768, 768], 'sd-2-1-base': [64, 1024, 512], 'sd-1-5': [64, 768, 512] } as const;
     for (const [id, [sample, width, px]] of Object.entries(pinned)) {
       const e = getCatalogEntry(catalog, id);
       expect(e.componentConfig?.unet, id).toMatchObject({ sample_size: sample, in_channels: 4, cross_attention_dim: width });
@@ -110,6 +111,94 @@ describe('models/catalog.json', () => {
 
   it('getCatalogEntry names the known ids for an unknown one', () => {
     expect(() => getCatalogEntry(catalog, 'nope')).toThrow(/Unknown model "nope". Should be one of: fewstep-teacher, /);
+  });
+});
+
+describe('catalog entry sd-1-5 (nmkd/stable-diffusion-1.5-onnx-fp16, training/standins/EVIDENCE.md#sd-1-5)', () => {
+  const catalog = validateCatalog(catalogJson);
+  const e = getCatalogEntry(catalog, 'sd-1-5');
+
+  it("lists the fp16 diffusers-script export's graphs with the byte sizes of a public download table, weights.pb required", () => {
+    expect(e.source).toEqual({ type: 'hf', repo: 'nmkd/stable-diffusion-1.5-onnx-fp16', revision: 'main' });
+    const size = (p: string) => e.files.find((f) => f.path === p);
+    // search-index file 61677984112 (a downloader that checks each file's length)
+    expect(size('text_encoder/model.onnx')).toEqual({ path: 'text_encoder/model.onnx', size: 246_476_214 });
+    expect(size('unet/model.onnx')).toEqual({ path: 'unet/model.onnx', size: 1_217_704 });
+    expect(size('unet/weights.pb')).toEqual({ path: 'unet/weights.pb', size: 1_718_976_000 }); // the script's sidecar name
+    expect(size('vae_decoder/model.onnx')).toEqual({ path: 'vae_decoder/model.onnx', size: 99_094_195 });
+    expect(size('vae_encoder/model.onnx')).toBeUndefined(); // img2img only
+    // What no listing shows is optional (asked with HEAD, skipped on 404); everything required has its size.
+    expect(e.files.filter((f) => f.optional).map((f) => f.path).sort()).toEqual([
+      'model_index.json', 'scheduler/scheduler_config.json', 'text_encoder/config.json', 'unet/config.json', 'vae_decoder/config.json',
+    ]);
+    expect(e.files.filter((f) => !f.optional).every((f) => f.size !== null)).toBe(true);
+  });
+
+  it('is fp16 with fp16 I/O, 512 px, SD 1.x padding, and carries the SD 1.5 schedule for a repo without a scheduler file', () => {
+    expect([e.precision, e.ioPrecision]).toEqual(['fp16', 'fp16']);
+    expect(e.requiredFeatures).toContain('shader-f16');
+    expect(e.tokenizer).toMatchObject({ source: 'hf', repo: 'Xenova/clip-vit-base-patch16', padTokenId: 49407, maxLength: 77 });
+    expect(e.componentConfig?.unet).toEqual({ sample_size: 64, in_channels: 4, cross_attention_dim: 768 });
+    expect(e.sampler).toMatchObject({ schedulerClass: 'DDIMScheduler', steps: 20, guidanceScale: 7.5 });
+    expect(e.sampler.config).toMatchObject({ beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, steps_offset: 1, set_alpha_to_one: false });
+  });
+});
+
+describe('catalog LoRA adapters (loras)', () => {
+  const catalog = validateCatalog(catalogJson);
+
+  it('lists the shipped adapters and the public LCM-LoRAs, each made for catalog pipelines', () => {
+    expect(catalog.loras?.map((l) => [l.id, l.kind, l.format, l.role])).toEqual([
+      ['fewstep-lcm-lora', 'shipped', 'peft', 'lcm'],
+      ['fewstep-style-ink', 'shipped', 'kohya', 'style'],
+      ['lcm-lora-sdv1-5', 'remote', 'kohya', 'lcm'],
+      ['lcm-lora-sdxl', 'remote', 'kohya', 'lcm'],
+    ]);
+    expect(lorasFor(catalog, 'fewstep-teacher').map((l) => l.id)).toEqual(['fewstep-lcm-lora', 'fewstep-style-ink']);
+    expect(lorasFor(catalog, 'sd-1-5').map((l) => l.id)).toEqual(['lcm-lora-sdv1-5']);
+    expect(lorasFor(catalog, 'sdxl-turbo')).toEqual([]); // int4 MatMulNBits weights take no float delta
+    expect(() => getLoraEntry(catalog, 'nope')).toThrow(/Unknown LoRA "nope". Should be one of: fewstep-lcm-lora, /);
+  });
+
+  it('lcm-lora-sdv1-5: the published file (size, sha256), kohya keys with .alpha, rank 64, alpha unverified, the LCM preset', () => {
+    const l = getLoraEntry(catalog, 'lcm-lora-sdv1-5');
+    expect(l.source).toEqual({ type: 'hf', repo: 'latent-consistency/lcm-lora-sdv1-5', revision: 'main' });
+    expect(l.files).toEqual([{ path: 'pytorch_lora_weights.safetensors', size: 134_621_556, sha256: '8f90d840e075ff588a58e22c6586e2ae9a6f7922996ee6649a7f01072333afe4' }]);
+    expect(l).toMatchObject({ baseFamily: 'sd1', rank: 64, alpha: null, alphaStorage: 'keys', precision: 'fp16', tensorCount: 834, defaultScale: 1 });
+    expect(l.targets).toEqual(expect.arrayContaining(['to_q', 'to_out.0', 'proj_in', 'proj_out', 'ff.net.0.proj', 'conv_shortcut', 'time_emb_proj', 'upsamplers.0.conv']));
+    expect(l.sampler).toEqual({ schedulerClass: 'LCMScheduler', steps: 4, stepRange: [2, 8], guidanceScale: 1, guidanceRange: [1, 2] });
+    expect(resolveFileUrl(l, l.files[0].path)).toBe('https://huggingface.co/latent-consistency/lcm-lora-sdv1-5/resolve/main/pytorch_lora_weights.safetensors');
+    expect(l.notes.join(' ')).toMatch(/alpha is null here \(unverified\)/);
+  });
+
+  it('lcm-lora-sdxl: the published size and sha256; no catalog pipeline it can merge into', () => {
+    const l = getLoraEntry(catalog, 'lcm-lora-sdxl');
+    expect(l.files).toEqual([{ path: 'pytorch_lora_weights.safetensors', size: 393_855_224, sha256: 'a764e6859b6e04047cd761c08ff0cee96413a8e004c9f07707530cd776b19141' }]);
+    expect(l).toMatchObject({ baseFamily: 'sdxl', appliesTo: [], rank: 64, tensorCount: 2364 });
+  });
+
+  it('shipped adapters are the files in models/loras, with their size and sha256 once the files exist', () => {
+    for (const l of (catalog.loras ?? []).filter((x) => x.kind === 'shipped')) {
+      expect(l.source).toEqual({ type: 'local', path: 'models/loras' });
+      expect(l.appliesTo).toEqual(['fewstep-teacher']);
+      const f = l.files[0];
+      const onDisk = new URL(`../../../models/loras/${f.path}`, import.meta.url);
+      if (f.size === null || !existsSync(onDisk)) continue; // filled by scripts/update-catalog-sizes.mjs
+      const bytes = readFileSync(onDisk);
+      expect(bytes.length, f.path).toBe(f.size);
+      expect(createHash('sha256').update(bytes).digest('hex'), f.path).toBe(f.sha256);
+    }
+    expect(getLoraEntry(catalog, 'fewstep-lcm-lora')).toMatchObject({ rank: 8, alpha: 8, alphaStorage: 'metadata', sampler: { schedulerClass: 'LCMScheduler' } });
+    expect(getLoraEntry(catalog, 'fewstep-style-ink')).toMatchObject({ rank: 8, alpha: 8, alphaStorage: 'keys', defaultScale: 0.8 });
+    expect(getLoraEntry(catalog, 'fewstep-style-ink').sampler).toBeUndefined();
+  });
+
+  it('a catalog without loras is valid, and a shipped adapter may wait for its file (size null)', () => {
+    const { loras: _unused, ...rest } = clone(catalogJson);
+    expect(validateCatalog(rest).loras).toBeUndefined();
+    const c = clone(catalogJson);
+    c.loras[0].files[0] = { path: 'fewstep-lcm-lora.safetensors', size: null };
+    expect(validateCatalog(c).loras?.[0].files[0].size).toBeNull();
   });
 });
 
@@ -185,6 +274,88 @@ describe('validateCatalog errors', () => {
     c.models[0].name = '';
     c.models[0].approxVramMB = 'lots';
     expect(() => validateCatalog(c)).toThrow(/Invalid model catalog \(2 problems\):\n- models\[0\]\.name: received "", expected a non-empty string\n- models\[0\]\.approxVramMB: received "lots", expected a number >= 0/);
+  });
+
+  describe('LoRA entries', () => {
+    const at = (id: string): number => (catalogJson.loras as Array<{ id: string }>).findIndex((l) => l.id === id);
+    const SD = at('lcm-lora-sdv1-5');
+    const INK = at('fewstep-style-ink');
+
+    it('rejects an unknown key layout, role and family, naming the path and the allowed values', () => {
+      const c = base();
+      c.loras[SD].format = 'lycoris';
+      c.loras[SD].role = 'turbo';
+      c.loras[SD].baseFamily = 'sd3';
+      const issues = issuesOf(c);
+      expect(issues).toContain(`loras[${SD}].format: received "lycoris", expected one of: peft, kohya`);
+      expect(issues).toContain(`loras[${SD}].role: received "turbo", expected one of: lcm, style`);
+      expect(issues).toContain(`loras[${SD}].baseFamily: received "sd3", expected one of: fewstep, sd1, sd2, sdxl`);
+    });
+
+    it('requires exactly one .safetensors file', () => {
+      const c = base();
+      c.loras[SD].files = [{ path: 'pytorch_lora_weights.bin', size: 1 }];
+      c.loras[INK].files.push({ path: 'extra.safetensors', size: 3 });
+      const issues = issuesOf(c);
+      expect(issues).toContain(`loras[${SD}].files: received ["pytorch_lora_weights.bin"], expected exactly one .safetensors file (a LoRA adapter is one file)`);
+      expect(issues).toContain(`loras[${INK}].files: received ["fewstep-style-ink.safetensors","extra.safetensors"], expected exactly one .safetensors file (a LoRA adapter is one file)`);
+    });
+
+    it('appliesTo must name catalog pipelines', () => {
+      const c = base();
+      c.loras[SD].appliesTo = ['sd-1-5', 'sd-9'];
+      expect(issuesOf(c)).toEqual([expect.stringMatching(new RegExp(`^loras\\[${SD}\\]\\.appliesTo\\[1\\]: received "sd-9", expected the id of a catalog pipeline \\(one of: fewstep-teacher, .*sd-1-5\\)$`))]);
+    });
+
+    it('an LCM adapter needs an LCMScheduler sampler (its preset); samplers are range-checked like pipelines\'', () => {
+      const c = base();
+      delete c.loras[SD].sampler;
+      c.loras[at('lcm-lora-sdxl')].sampler.schedulerClass = 'DDIMScheduler';
+      c.loras[at('fewstep-lcm-lora')].sampler.steps = 12; // stepRange [1, 8]
+      const issues = issuesOf(c);
+      expect(issues).toContain(`loras[${SD}].sampler: received nothing, expected the LCM sampler to switch to (an LCM adapter needs one: the "LCM-LoRA" preset)`);
+      expect(issues).toContain(`loras[${at('lcm-lora-sdxl')}].sampler.schedulerClass: received "DDIMScheduler", expected "LCMScheduler" for an LCM adapter`);
+      expect(issues).toContain(`loras[${at('fewstep-lcm-lora')}].sampler.steps: received 12, expected a value inside stepRange [1, 8]`);
+    });
+
+    it('checks rank, alpha, where alpha is stored, the strength and the tensor count', () => {
+      const c = base();
+      c.loras[SD].rank = 0;
+      c.loras[SD].alpha = -1;
+      c.loras[SD].alphaStorage = 'header';
+      c.loras[SD].defaultScale = 3;
+      c.loras[SD].tensorCount = 1.5;
+      c.loras[INK].alphaStorage = 'none'; // rank 8, alpha 8: fine
+      c.loras[at('fewstep-lcm-lora')].alphaStorage = 'none';
+      c.loras[at('fewstep-lcm-lora')].alpha = 4;
+      const issues = issuesOf(c);
+      expect(issues).toContain(`loras[${SD}].rank: received 0, expected an integer >= 1 <= 4096`);
+      expect(issues).toContain(`loras[${SD}].alpha: received -1, expected a number >= 0`);
+      expect(issues).toContain(`loras[${SD}].alphaStorage: received "header", expected one of: keys, metadata, none`);
+      expect(issues).toContain(`loras[${SD}].defaultScale: received 3, expected a number >= -2 <= 2`);
+      expect(issues).toContain(`loras[${SD}].tensorCount: received 1.5, expected an integer >= 2`);
+      expect(issues).toContain(`loras[${at('fewstep-lcm-lora')}].alpha: received 4, expected 8 (the rank: a file without alpha is applied with alpha = rank)`);
+      expect(issues.some((i) => i.startsWith(`loras[${INK}]`))).toBe(false);
+    });
+
+    it('rejects missing required fields, unknown fields, a shipped adapter from the hub and an id a pipeline has', () => {
+      const c = base();
+      delete c.loras[SD].rank;
+      c.loras[SD].scale = 1;
+      c.loras[INK].source = { type: 'hf', repo: 'a/b', revision: 'main' };
+      c.loras[at('lcm-lora-sdxl')].id = 'sd-1-5';
+      const issues = issuesOf(c);
+      expect(issues).toContain(`loras[${SD}].rank: received nothing, expected an integer >= 1 <= 4096`);
+      expect(issues).toContainEqual(expect.stringMatching(new RegExp(`^loras\\[${SD}\\]\\.scale: unknown field\\. Allowed fields: id, name, kind, source, files, format, role`)));
+      expect(issues).toContain(`loras[${INK}].source.type: received "hf", expected "local" for a shipped entry`);
+      expect(issues).toContain(`loras[${at('lcm-lora-sdxl')}].id: received "sd-1-5", expected an id not used by another entry (pipelines and LoRAs share ids)`);
+    });
+
+    it('rejects a loras field that is not a list', () => {
+      const c = base();
+      c.loras = { 'lcm-lora-sdv1-5': {} };
+      expect(issuesOf(c)).toEqual(['catalog.loras: received {"lcm-lora-sdv1-5":{}}, expected an array']);
+    });
   });
 });
 

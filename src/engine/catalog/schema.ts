@@ -115,10 +115,59 @@ export interface CatalogEntry {
   notes: string[];
 }
 
+/** Key layout of a LoRA file: diffusers / PEFT (`unet.<path>.lora_A.weight`) or kohya (`lora_unet_<path_>.lora_down.weight`). */
+export type LoraFormat = 'peft' | 'kohya';
+/** What an adapter is for: `lcm` makes its base sample in a few LCM steps (its `sampler` is the preset); `style` changes the look. */
+export type LoraRole = 'lcm' | 'style';
+/** Model family whose U-Net the adapter's keys and shapes fit. */
+export type LoraBaseFamily = 'fewstep' | 'sd1' | 'sd2' | 'sdxl';
+/** Where the file keeps alpha: `.alpha` tensors, the `lora_adapter_metadata` header entry, or nowhere (alpha = rank). */
+export type LoraAlphaStorage = 'keys' | 'metadata' | 'none';
+
+/**
+ * A LoRA adapter (the catalog's `loras` list): one .safetensors file merged into a pipeline's U-Net weights at load
+ * time. Sources and files work as for pipelines (`local` for shipped files, `hf` for downloads).
+ */
+export interface LoraEntry {
+  /** Stable id, also the storage key; unique across `models` and `loras`. */
+  id: string;
+  name: string;
+  kind: ModelKind;
+  source: EntryLocation;
+  /** Exactly one `.safetensors` file. */
+  files: CatalogFile[];
+  format: LoraFormat;
+  role: LoraRole;
+  baseFamily: LoraBaseFamily;
+  /** Catalog pipeline ids (`models[].id`) the adapter is made for and merges into; may be empty. */
+  appliesTo: string[];
+  /** LoRA rank of every module, or null when it varies or is unknown. */
+  rank: number | null;
+  /** Alpha of every module (scale = alpha / rank), or null when it varies or is unknown: the loader reads the file's. */
+  alpha: number | null;
+  /** Where the file carries alpha, or null when unknown. */
+  alphaStorage: LoraAlphaStorage | null;
+  /** Precision of the low-rank weights. */
+  precision: Precision;
+  /** Number of tensors in the file (up + down (+ alpha) per module), when known. */
+  tensorCount?: number;
+  /** Module-name suffixes the adapter targets (`to_q`, `ff.net.2`, `conv1`, ...), when known. */
+  targets?: string[];
+  /** Strength the UI starts from (the merge multiplies alpha / rank by it). */
+  defaultScale: number;
+  /** Sampling to use with the adapter; required for `role: "lcm"` (LCMScheduler), the "LCM-LoRA" preset. */
+  sampler?: SamplerDefaults;
+  license: string;
+  licenseUrl?: string;
+  notes: string[];
+}
+
 export interface Catalog {
   schemaVersion: 1;
   doc?: string;
   models: CatalogEntry[];
+  /** LoRA adapters (optional; absent means none). */
+  loras?: LoraEntry[];
 }
 
 /** Thrown by {@link validateCatalog}; `issues` lists every problem found, each naming the JSON path. */

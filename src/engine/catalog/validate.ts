@@ -3,12 +3,18 @@
  * (`models[3].sampler.steps: received 0, expected an integer >= 1`) and thrown at once as a {@link CatalogError}.
  */
 import { GENERATE_LIMITS } from '../limits';
-import { CatalogError, isSafeRelPath, REPO_RE, SAFE_PATH, type Catalog, type CatalogEntry, type CatalogFile } from './schema';
+import { CatalogError, isSafeRelPath, REPO_RE, SAFE_PATH, type Catalog, type CatalogEntry, type CatalogFile, type LoraEntry } from './schema';
 
 const ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const SCHEDULER_RE = /^[A-Z][A-Za-z0-9]*Scheduler$/;
 const FEATURES = ['shader-f16', 'timestamp-query', 'subgroups'] as const;
+const LORA_FORMATS = ['peft', 'kohya'] as const;
+const LORA_ROLES = ['lcm', 'style'] as const;
+const LORA_FAMILIES = ['fewstep', 'sd1', 'sd2', 'sdxl'] as const;
+const LORA_ALPHA_STORAGE = ['keys', 'metadata', 'none'] as const;
+/** Bounds of a LoRA's default strength; the merge multiplies alpha / rank by it. */
+export const LORA_SCALE_RANGE: readonly [number, number] = [-2, 2];
 
 type Json = unknown;
 
@@ -122,6 +128,43 @@ function checkFiles(c: Checker, path: string, value: Json, nonEmpty: boolean): C
   return out;
 }
 
+/** `source`: `local` (a path under the app) for shipped entries, `hf` (repo + revision) for remote ones. */
+function checkSource(c: Checker, p: string, value: Json, kind: 'shipped' | 'remote' | null): void {
+  const src = c.obj(`${p}.source`, value);
+  if (!src) return;
+  const type = c.oneOf(`${p}.source.type`, src.type, ['local', 'hf'] as const);
+  if (type === 'local') {
+    c.unknownKeys(`${p}.source`, src, ['type', 'path']);
+    if (!(typeof src.path === 'string' && isSafeRelPath(src.path))) c.fail(`${p}.source.path`, src.path, SAFE_PATH);
+    if (kind === 'remote') c.fail(`${p}.source.type`, src.type, '"hf" for a remote entry');
+  } else if (type === 'hf') {
+    c.unknownKeys(`${p}.source`, src, ['type', 'repo', 'revision']);
+    c.str(`${p}.source.repo`, src.repo, REPO_RE, 'a Hugging Face repo "owner/name"');
+    c.str(`${p}.source.revision`, src.revision, /^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/, 'a branch, tag or commit like "main"');
+    if (kind === 'shipped') c.fail(`${p}.source.type`, src.type, '"local" for a shipped entry');
+  }
+}
+
+/** A sampler block (pipelines' default sampler, a LoRA's recommended one): class, steps and guidance in range. */
+function checkSampler(c: Checker, path: string, value: Json): Record<string, Json> | null {
+  const s = c.obj(path, value);
+  if (!s) return null;
+  c.unknownKeys(path, s, ['schedulerClass', 'steps', 'stepRange', 'guidanceScale', 'guidanceRange', 'config']);
+  c.str(`${path}.schedulerClass`, s.schedulerClass, SCHEDULER_RE, 'a diffusers scheduler class like "LCMScheduler"');
+  const steps = c.num(`${path}.steps`, s.steps, { int: true, min: GENERATE_LIMITS.minSteps, max: GENERATE_LIMITS.maxSteps });
+  const sr = c.range(`${path}.stepRange`, s.stepRange, { int: true, min: 1 });
+  if (steps !== null && sr && (steps < sr[0] || steps > sr[1])) {
+    c.fail(`${path}.steps`, steps, `a value inside stepRange [${sr[0]}, ${sr[1]}]`);
+  }
+  const g = c.num(`${path}.guidanceScale`, s.guidanceScale, { min: 0, max: 50 });
+  const gr = c.range(`${path}.guidanceRange`, s.guidanceRange, { min: 0 });
+  if (g !== null && gr && (g < gr[0] || g > gr[1])) {
+    c.fail(`${path}.guidanceScale`, g, `a value inside guidanceRange [${gr[0]}, ${gr[1]}]`);
+  }
+  if (s.config !== undefined) c.obj(`${path}.config`, s.config);
+  return s;
+}
+
 function checkEntry(c: Checker, p: string, e: Record<string, Json>): void {
   c.unknownKeys(p, e, [
     'id', 'name', 'kind', 'source', 'files', 'precision', 'ioPrecision', 'resolution', 'latentSize',
@@ -131,21 +174,7 @@ function checkEntry(c: Checker, p: string, e: Record<string, Json>): void {
   c.str(`${p}.name`, e.name);
   const kind = c.oneOf(`${p}.kind`, e.kind, ['shipped', 'remote'] as const);
 
-  const src = c.obj(`${p}.source`, e.source);
-  if (src) {
-    const type = c.oneOf(`${p}.source.type`, src.type, ['local', 'hf'] as const);
-    if (type === 'local') {
-      c.unknownKeys(`${p}.source`, src, ['type', 'path']);
-      if (!(typeof src.path === 'string' && isSafeRelPath(src.path))) c.fail(`${p}.source.path`, src.path, SAFE_PATH);
-      if (kind === 'remote') c.fail(`${p}.source.type`, src.type, '"hf" for a remote entry');
-    } else if (type === 'hf') {
-      c.unknownKeys(`${p}.source`, src, ['type', 'repo', 'revision']);
-      c.str(`${p}.source.repo`, src.repo, REPO_RE, 'a Hugging Face repo "owner/name"');
-      c.str(`${p}.source.revision`, src.revision, /^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/, 'a branch, tag or commit like "main"');
-      if (kind === 'shipped') c.fail(`${p}.source.type`, src.type, '"local" for a shipped entry');
-    }
-  }
-
+  checkSource(c, p, e.source, kind);
   checkFiles(c, `${p}.files`, e.files, true);
   const precision = c.oneOf(`${p}.precision`, e.precision, ['fp32', 'fp16'] as const);
   c.oneOf(`${p}.ioPrecision`, e.ioPrecision, ['fp32', 'fp16'] as const);
@@ -177,22 +206,7 @@ function checkEntry(c: Checker, p: string, e: Record<string, Json>): void {
     }
   }
 
-  const s = c.obj(`${p}.sampler`, e.sampler);
-  if (s) {
-    c.unknownKeys(`${p}.sampler`, s, ['schedulerClass', 'steps', 'stepRange', 'guidanceScale', 'guidanceRange', 'config']);
-    c.str(`${p}.sampler.schedulerClass`, s.schedulerClass, SCHEDULER_RE, 'a diffusers scheduler class like "LCMScheduler"');
-    const steps = c.num(`${p}.sampler.steps`, s.steps, { int: true, min: GENERATE_LIMITS.minSteps, max: GENERATE_LIMITS.maxSteps });
-    const sr = c.range(`${p}.sampler.stepRange`, s.stepRange, { int: true, min: 1 });
-    if (steps !== null && sr && (steps < sr[0] || steps > sr[1])) {
-      c.fail(`${p}.sampler.steps`, steps, `a value inside stepRange [${sr[0]}, ${sr[1]}]`);
-    }
-    const g = c.num(`${p}.sampler.guidanceScale`, s.guidanceScale, { min: 0, max: 50 });
-    const gr = c.range(`${p}.sampler.guidanceRange`, s.guidanceRange, { min: 0 });
-    if (g !== null && gr && (g < gr[0] || g > gr[1])) {
-      c.fail(`${p}.sampler.guidanceScale`, g, `a value inside guidanceRange [${gr[0]}, ${gr[1]}]`);
-    }
-    if (s.config !== undefined) c.obj(`${p}.sampler.config`, s.config);
-  }
+  checkSampler(c, `${p}.sampler`, e.sampler);
 
   const t = c.obj(`${p}.tokenizer`, e.tokenizer);
   if (t) {
@@ -228,6 +242,61 @@ function checkEntry(c: Checker, p: string, e: Record<string, Json>): void {
 }
 
 /**
+ * One `loras[i]` entry. `pipelineIds` are the ids of `models`, which `appliesTo` must name. An LCM adapter must carry
+ * its sampler (the "LCM-LoRA" preset) and that sampler must be LCMScheduler.
+ */
+function checkLora(c: Checker, p: string, e: Record<string, Json>, pipelineIds: ReadonlySet<string>): void {
+  c.unknownKeys(p, e, [
+    'id', 'name', 'kind', 'source', 'files', 'format', 'role', 'baseFamily', 'appliesTo', 'rank', 'alpha',
+    'alphaStorage', 'precision', 'tensorCount', 'targets', 'defaultScale', 'sampler', 'license', 'licenseUrl', 'notes',
+  ]);
+  c.str(`${p}.id`, e.id, ID_RE, 'an id of lower-case letters, digits, ".", "_", "-" (max 64, e.g. "lcm-lora-sdv1-5")');
+  c.str(`${p}.name`, e.name);
+  const kind = c.oneOf(`${p}.kind`, e.kind, ['shipped', 'remote'] as const);
+  checkSource(c, p, e.source, kind);
+  const files = checkFiles(c, `${p}.files`, e.files, true);
+  const weights = files.filter((f) => f.path.endsWith('.safetensors'));
+  if (files.length && (weights.length !== 1 || files.length !== 1)) {
+    c.fail(`${p}.files`, files.map((f) => f.path), 'exactly one .safetensors file (a LoRA adapter is one file)');
+  }
+  if (weights.some((f) => f.optional)) c.fail(`${p}.files[0].optional`, true, 'no "optional" (the adapter file is the whole entry)');
+  c.oneOf(`${p}.format`, e.format, LORA_FORMATS);
+  const role = c.oneOf(`${p}.role`, e.role, LORA_ROLES);
+  c.oneOf(`${p}.baseFamily`, e.baseFamily, LORA_FAMILIES);
+  const applies = c.arr(`${p}.appliesTo`, e.appliesTo);
+  applies?.forEach((id, i) => {
+    if (typeof id !== 'string' || !pipelineIds.has(id)) {
+      c.fail(`${p}.appliesTo[${i}]`, id, `the id of a catalog pipeline (one of: ${[...pipelineIds].join(', ')})`);
+    }
+  });
+  if (e.rank !== null) c.num(`${p}.rank`, e.rank, { int: true, min: 1, max: 4096 });
+  if (e.alpha !== null) c.num(`${p}.alpha`, e.alpha, { min: 0 });
+  if (e.alphaStorage !== null) c.oneOf(`${p}.alphaStorage`, e.alphaStorage, LORA_ALPHA_STORAGE);
+  if (e.alphaStorage === 'none' && typeof e.alpha === 'number' && typeof e.rank === 'number' && e.alpha !== e.rank) {
+    c.fail(`${p}.alpha`, e.alpha, `${e.rank} (the rank: a file without alpha is applied with alpha = rank)`);
+  }
+  c.oneOf(`${p}.precision`, e.precision, ['fp32', 'fp16'] as const);
+  if (e.tensorCount !== undefined) c.num(`${p}.tensorCount`, e.tensorCount, { int: true, min: 2 });
+  if (e.targets !== undefined) {
+    const t = c.arr(`${p}.targets`, e.targets, { nonEmpty: true });
+    t?.forEach((x, i) => c.str(`${p}.targets[${i}]`, x, /^[A-Za-z_][A-Za-z0-9_.]*$/, 'a module name suffix like "to_q" or "ff.net.2"'));
+  }
+  c.num(`${p}.defaultScale`, e.defaultScale, { min: LORA_SCALE_RANGE[0], max: LORA_SCALE_RANGE[1] });
+  if (e.sampler !== undefined) {
+    const s = checkSampler(c, `${p}.sampler`, e.sampler);
+    if (s && role === 'lcm' && s.schedulerClass !== 'LCMScheduler') {
+      c.fail(`${p}.sampler.schedulerClass`, s.schedulerClass, '"LCMScheduler" for an LCM adapter');
+    }
+  } else if (role === 'lcm') {
+    c.fail(`${p}.sampler`, e.sampler, 'the LCM sampler to switch to (an LCM adapter needs one: the "LCM-LoRA" preset)');
+  }
+  c.str(`${p}.license`, e.license);
+  if (e.licenseUrl !== undefined) c.str(`${p}.licenseUrl`, e.licenseUrl, /^https:\/\//, 'an https URL');
+  const notes = c.arr(`${p}.notes`, e.notes);
+  if (notes) notes.forEach((n, i) => c.str(`${p}.notes[${i}]`, n));
+}
+
+/**
  * Validate parsed `catalog.json` and return it typed. Throws {@link CatalogError} listing every problem, each as
  * `models[3].sampler.steps: received 0, expected an integer >= 1`.
  */
@@ -235,7 +304,7 @@ export function validateCatalog(json: unknown): Catalog {
   const c = new Checker();
   const root = c.obj('catalog', json);
   if (!root) throw new CatalogError(c.issues);
-  c.unknownKeys('catalog', root, ['schemaVersion', 'doc', 'models']);
+  c.unknownKeys('catalog', root, ['schemaVersion', 'doc', 'models', 'loras']);
   if (root.schemaVersion !== 1) c.fail('catalog.schemaVersion', root.schemaVersion, '1');
   const models = c.arr('catalog.models', root.models, { nonEmpty: true });
   const ids = new Set<string>();
@@ -249,6 +318,20 @@ export function validateCatalog(json: unknown): Catalog {
       ids.add(e.id);
     }
   });
+  if (root.loras !== undefined) {
+    const pipelines = new Set(ids);
+    c.arr('catalog.loras', root.loras)?.forEach((l, i) => {
+      const p = `loras[${i}]`;
+      const e = c.obj(p, l);
+      if (!e) return;
+      checkLora(c, p, e, pipelines);
+      if (typeof e.id === 'string') {
+        // One storage namespace: a LoRA download must not land on a pipeline's cached files.
+        if (ids.has(e.id)) c.fail(`${p}.id`, e.id, 'an id not used by another entry (pipelines and LoRAs share ids)');
+        ids.add(e.id);
+      }
+    });
+  }
   if (c.issues.length) throw new CatalogError(c.issues);
   return json as Catalog;
 }
@@ -258,4 +341,17 @@ export function getCatalogEntry(catalog: Catalog, id: string): CatalogEntry {
   const e = catalog.models.find((m) => m.id === id);
   if (!e) throw new RangeError(`Unknown model "${id}". Should be one of: ${catalog.models.map((m) => m.id).join(', ')}`);
   return e;
+}
+
+/** Find a LoRA adapter by id, with a message listing the ids that exist. */
+export function getLoraEntry(catalog: Catalog, id: string): LoraEntry {
+  const list = catalog.loras ?? [];
+  const e = list.find((m) => m.id === id);
+  if (!e) throw new RangeError(`Unknown LoRA "${id}". Should be one of: ${list.map((m) => m.id).join(', ') || '(none)'}`);
+  return e;
+}
+
+/** The catalog's LoRA adapters made for the pipeline `pipelineId` (its `appliesTo` names it). */
+export function lorasFor(catalog: Catalog, pipelineId: string): LoraEntry[] {
+  return (catalog.loras ?? []).filter((l) => l.appliesTo.includes(pipelineId));
 }

@@ -8,6 +8,7 @@
 import { schedulerFromConfig, type Scheduler } from '../../schedulers';
 import { EngineError } from '../errors';
 import { IO_NAMES } from '../io';
+import { mergeLoras, type LoraMergeResult } from '../lora';
 import { buildLayout, LAYOUT_FILES, onnxFilesOf, parseDefaults, parseJsonFile, pipelineKindOf, type ModelLayout, type PipelineDefaults } from '../layout';
 import { createSession, probeWebGpu, type Provider, type SessionHandle } from '../ort';
 import type { ModelSource } from '../source';
@@ -163,11 +164,18 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
   // from Optimum, `weights.pb` from diffusers' conversion script): read from the graph, never guessed, so no request
   // is made for a sidecar that does not exist. ORT maps them by that name. The readers fill one buffer of the file's
   // size and keep no reference to it (source.ts UrlSource and FileMapSource, download/store.ts assembleFile).
+  // LoRAs (issue 13) are merged into the U-Net's bytes as soon as they are read, before its session: also when a
+  // WebGPU -> WASM fallback reads the U-Net again (the fresh bytes are the base weights, merged once more).
+  let lora: LoraMergeResult | undefined;
   const readComponent = async (file: string, again = false): Promise<ComponentBytes> => {
     const graph = (await read(file, false, again))!;
     const model = new Uint8Array(graph);
     filesTotal += sidecarsOf(file, model).length;
     const external = await readSidecars(source, file, model, { read: (p) => read(p, true, again) });
+    if (opts.loras?.length && file === layout.components.unet) {
+      const merged = mergeLoras(model, external, opts.loras, file);
+      lora = lora ? { ...merged, ms: lora.ms + merged.ms } : merged;
+    }
     return { graph, external };
   };
   const handles: SessionHandle[] = [];
@@ -252,6 +260,7 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
     io: ioInfo,
     bytes,
     loadMs: now() - t0,
+    ...(lora ? { lora } : {}),
   };
   return { info, layout, tokenizer, tokenizer2, sessions, io };
 }

@@ -3,6 +3,7 @@
  * them for the app; the engine's modules import them from here.
  */
 import type { RgbaImage } from '../image';
+import type { LoraAdapter, LoraMergeResult } from '../lora';
 import type { PipelineDefaults } from '../layout';
 import type { Provider, ProviderPreference } from '../ort';
 import type { StageTimings } from './timings';
@@ -103,6 +104,12 @@ export interface ModelInfo {
   io: Record<string, { inputs: string[]; outputs: string[] }>;
   bytes: number;
   loadMs: number;
+  /**
+   * The LoRA merge into the U-Net (lora/merge.ts): per adapter its format, rank, alpha, matched / unmatched /
+   * text-encoder key counts; the weights changed and the merge time (ms, included in loadMs). Absent when the model
+   * was loaded without LoRAs.
+   */
+  lora?: LoraMergeResult;
 }
 
 export interface LoadProgress {
@@ -128,4 +135,12 @@ export interface LoadOptions {
    * fail at run time, and its WASM fallback does not kick in by itself).
    */
   requiredFeatures?: readonly string[];
+  /**
+   * LoRA adapters merged into the U-Net's weights after its graph and sidecars are read and before its session is
+   * made (lora/merge.ts mergeLoras: W += scale * alpha / r * B @ A, in place in the bytes just read, no copy of the
+   * model). The bytes come fresh from the source on every load, so a load without LoRAs gives the base weights
+   * exactly. A LoRA that does not fit (shape mismatch, no matching key, malformed file, scale beyond +-4) fails the
+   * load with its EngineError (LORA_INVALID, LORA_MISMATCH, BAD_REQUEST) before any session exists.
+   */
+  loras?: LoraAdapter[];
 }

@@ -14,10 +14,12 @@
  *
  * Only the structure that can hold tensors is walked (ModelProto.graph, GraphProto.initializer /
  * sparse_initializer / node attributes, nested graphs); everything else, weights included, is skipped by length,
- * so a multi-GB graph with inline weights is scanned without copying.
+ * so a multi-GB graph with inline weights is scanned without copying (the wire-format reader is ../protobuf.ts,
+ * shared with lora/onnxWeights.ts).
  */
 import { EngineError } from '../errors';
 import { isSafeRelPath } from '../catalog/schema';
+import { eachField, ProtoError } from '../protobuf';
 import type { ModelSource, ReadOptions } from '../source';
 
 /** Sidecar file names known from public exporters (for folder checks and listings; loading reads the graph). */
@@ -29,75 +31,15 @@ export function isSidecarPath(path: string): boolean {
   return name.endsWith('.onnx_data') || name === 'weights.pb';
 }
 
-class ProtoError extends Error {}
-
-/** Minimal protobuf reader over a byte range (wire format: varint, 64-bit, length-delimited, 32-bit). */
-class Reader {
-  constructor(
-    private readonly b: Uint8Array,
-    public pos: number,
-    private readonly end: number,
-  ) {}
-
-  get done(): boolean {
-    return this.pos >= this.end;
-  }
-
-  varint(): number {
-    let out = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new ProtoError('truncated varint');
-      const byte = this.b[this.pos++];
-      out += (byte & 0x7f) * mul;
-      if (byte < 0x80) return out;
-      mul *= 128;
-    }
-    throw new ProtoError('varint longer than 10 bytes');
-  }
-
-  /** The next field: its number, wire type and, for length-delimited ones, the byte range. */
-  field(): { no: number; wire: number; start: number; stop: number } {
-    const tag = this.varint();
-    const no = Math.floor(tag / 8);
-    const wire = tag % 8;
-    const start = this.pos;
-    switch (wire) {
-      case 0:
-        this.varint();
-        break;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2: {
-        const len = this.varint();
-        if (this.pos + len > this.end) throw new ProtoError(`field ${no} runs past the end of its message`);
-        this.pos += len;
-        return { no, wire, start: this.pos - len, stop: this.pos };
-      }
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new ProtoError(`unsupported wire type ${wire} (field ${no})`);
-    }
-    if (this.pos > this.end) throw new ProtoError(`field ${no} runs past the end of its message`);
-    return { no, wire, start, stop: this.pos };
-  }
-}
-
 const utf8 = new TextDecoder();
 
 /** Walks the messages that may hold tensors and collects every external-data `location`. */
 function scan(b: Uint8Array): string[] {
   const found = new Set<string>();
-  const each = (start: number, stop: number, fn: (no: number, s: number, e: number) => void) => {
-    const r = new Reader(b, start, stop);
-    while (!r.done) {
-      const f = r.field();
+  const each = (start: number, stop: number, fn: (no: number, s: number, e: number) => void) =>
+    eachField(b, start, stop, (f) => {
       if (f.wire === 2) fn(f.no, f.start, f.stop);
-    }
-  };
+    });
   const tensor = (s: number, e: number) =>
     each(s, e, (no, a, z) => {
       if (no !== 13) return; // external_data: StringStringEntryProto {1: key, 2: value}

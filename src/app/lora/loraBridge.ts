@@ -1,0 +1,118 @@
+/**
+ * The LoRA picker's actions: edit the draft set (add, strength, remove), pick .safetensors files from disk, and apply
+ * the set (engineBridge.loadModel merges it into the model's U-Net in the engine worker). Plain functions over the
+ * stores, like engineBridge, so they are tested without React.
+ */
+import { EngineError } from '../../engine';
+import { loadModel } from '../engineBridge';
+import { useAppStore } from '../store';
+import { fitsModel, type ShippedLora } from './loraIndex';
+import { isValidLoraScale, LORA_SCALE_LIMITS, MAX_LORAS, sameLoraSet, type LoraSetting } from './loraSet';
+import { useLoraStore } from './loraStore';
+
+/** The set the picker shows: the draft, else the applied one. */
+export function currentDraft(): LoraSetting[] {
+  return useLoraStore.getState().draft ?? useAppStore.getState().settings.loras;
+}
+
+/** Whether the picker holds changes not applied yet. */
+export function draftPending(draft: readonly LoraSetting[] | null, applied: readonly LoraSetting[]): boolean {
+  return draft !== null && !sameLoraSet(draft, applied);
+}
+
+function setDraft(next: LoraSetting[]): void {
+  useLoraStore.setState({ draft: next, error: null });
+}
+
+/** The shipped LoRAs made for `modelId`. */
+export function shippedFor(modelId: string, shipped: readonly ShippedLora[] = useLoraStore.getState().shipped): ShippedLora[] {
+  return shipped.filter((l) => fitsModel(l, modelId));
+}
+
+/** Add a shipped LoRA or a picked file to the draft at its default strength (a shipped LoRA's `defaultScale`, else 1). */
+export function addLora(id: string): void {
+  const draft = currentDraft();
+  if (draft.some((l) => l.id === id)) return;
+  if (draft.length >= MAX_LORAS) {
+    useLoraStore.setState({ error: new EngineError('BAD_REQUEST', `At most ${MAX_LORAS} LoRAs at once: remove one first.`) });
+    return;
+  }
+  const shipped = useLoraStore.getState().shipped.find((l) => l.id === id);
+  setDraft([...draft, { id, scale: shipped?.defaultScale ?? 1 }]);
+}
+
+/** Change one adapter's strength in the draft (ignored outside {@link LORA_SCALE_LIMITS}). */
+export function setLoraScale(id: string, scale: number): void {
+  if (!isValidLoraScale(scale)) return;
+  setDraft(currentDraft().map((l) => (l.id === id ? { ...l, scale } : l)));
+}
+
+/** Remove one adapter from the draft (a picked file stays in the list of files for this session). */
+export function removeLora(id: string): void {
+  setDraft(currentDraft().filter((l) => l.id !== id));
+}
+
+/** Drop the draft: the picker shows the applied set again. */
+export function revertLoras(): void {
+  useLoraStore.setState({ draft: null, error: null });
+}
+
+/**
+ * Keep a .safetensors file picked from disk for this session (a file of the same name replaces it) and add it to the
+ * draft at strength 1. Its contents are checked by the engine when the set is applied.
+ */
+export async function pickLoraFile(file: File): Promise<void> {
+  if (!/\.safetensors$/i.test(file.name)) {
+    useLoraStore.setState({ error: new EngineError('BAD_REQUEST', `${file.name} is not a .safetensors file: pick a LoRA saved as .safetensors.`) });
+    return;
+  }
+  const id = file.name;
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await file.arrayBuffer();
+  } catch (e) {
+    useLoraStore.setState({ error: new EngineError('BAD_REQUEST', `${file.name} could not be read: ${(e as Error).message}`) });
+    return;
+  }
+  useLoraStore.setState((s) => ({ files: [...s.files.filter((f) => f.id !== id), { id, bytes, size: bytes.byteLength }] }));
+  addLora(id);
+}
+
+/**
+ * Merge the draft into the loaded model (the model is reloaded with the set; the base stays in the engine's pool, so
+ * removing every LoRA goes back to the exact base weights). Progress is the app store's `loading`; the merge report
+ * is `loaded.lora`; an error stays in the picker and the model stays as it was. Resolves true when applied.
+ */
+export async function applyLoras(): Promise<boolean> {
+  const { settings, loaded } = useAppStore.getState();
+  const st = useLoraStore.getState();
+  if (!loaded || st.applying) return false;
+  const draft = st.draft ?? settings.loras;
+  const bad = draft.find((l) => !isValidLoraScale(l.scale));
+  if (bad) {
+    useLoraStore.setState({ error: new EngineError('BAD_REQUEST', `${bad.id}: strength ${bad.scale} is outside ${LORA_SCALE_LIMITS.min}..${LORA_SCALE_LIMITS.max}.`) });
+    return false;
+  }
+  useLoraStore.setState({ applying: true, error: null });
+  try {
+    const ok = await loadModel(settings.modelId, { loras: draft, applyDefaults: false });
+    useLoraStore.setState(ok ? { applying: false, draft: null } : { applying: false });
+    return ok;
+  } catch (e) {
+    useLoraStore.setState({ applying: false });
+    throw e;
+  }
+}
+
+/**
+ * The "Fast: LCM-LoRA" toggle: add the LCM-LoRA made for the loaded model (at its default strength) and apply, which
+ * switches to LCM, its steps and guidance (lcmPreset.ts); off removes it and restores them.
+ */
+export async function setFastLcm(on: boolean): Promise<boolean> {
+  const { settings } = useAppStore.getState();
+  const lcm = shippedFor(settings.modelId).find((l) => l.kind === 'lcm');
+  if (!lcm) return false;
+  const draft = currentDraft().filter((l) => l.id !== lcm.id);
+  setDraft(on ? [...draft, { id: lcm.id, scale: lcm.defaultScale }] : draft);
+  return applyLoras();
+}
