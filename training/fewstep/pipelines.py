@@ -12,11 +12,9 @@ ICT_DEFAULT_STEPS = int(os.environ.get("FEWSTEP_ICT_STEPS", "4"))
 ICT_GUIDANCE = float(os.environ.get("FEWSTEP_ICT_GUIDANCE", "2.0"))
 # Pipelines whose shipped folder stays as it is (weights, text encoder, tokenizer): export, eval and parity skip
 # them and the report carries their earlier measured rows. The students stay frozen until a re-distillation from
-# the current teacher and text encoder beats them (models/REPORT.md): LCM and Turbo were re-distilled afresh and
-# ship; progressive still carries its earlier weights.
-FROZEN = {n for n in os.environ.get(
-    "FEWSTEP_FROZEN", "fewstep-progressive-8,fewstep-progressive-4,fewstep-progressive-2,fewstep-progressive-1"
-).split(",") if n}
+# the current teacher and text encoder beats them (models/REPORT.md): LCM, Turbo and progressive were all re-distilled
+# afresh and ship, so none is frozen now (set FEWSTEP_FROZEN=a,b to keep folders as they are).
+FROZEN = {n for n in os.environ.get("FEWSTEP_FROZEN", "").split(",") if n}
 
 
 # Training compute of each method, for the report's method comparison (1 CPU thread each). The frozen students'
@@ -24,9 +22,11 @@ FROZEN = {n for n in os.environ.get(
 # pipelines' come from their checkpoints (report.py reads `elapsed`).
 METHOD_COMPUTE = {
     "fewstep-teacher": "12000 steps x 32 from scratch (three resumed runs) + 8520 x 32 of fine-tuning in 36 min",
-    **{f"fewstep-progressive-{n}": "4 halvings (50 -> 8 -> 4 -> 2 -> 1) of 9 min each, 600-1044 steps x 32 per "
-       "stage; needs the teacher" for n in (1, 2, 4, 8)},
+    **{f"fewstep-progressive-{n}": "4 halvings (16 -> 8 -> 4 -> 2 -> 1), 1500 steps x 32 per stage (2000 for the "
+       "last), 25 min in all (fresh from the current teacher); needs the teacher" for n in (1, 2, 4, 8)},
     "fewstep-lcm": "6000 steps x 32 in 33 min (fresh from the current teacher); needs the teacher",
+    "fewstep-direct": "6000 teacher DDIM-50 pairs (42 min of sampling) + 6000 steps x 64 in 27 min; needs the teacher",
+    "fewstep-ict": "12235 steps x 64 in 124 min from random init; no teacher",
     "fewstep-turbo": "5000 steps x 32 in 35 min (fresh from the current teacher); needs the teacher and a "
                      "discriminator",
 }
@@ -89,7 +89,7 @@ def registry():
                      "timesteps": schedule.trailing(n),
                      "description": f"Progressive distillation student (v-prediction, guidance distilled in), "
                                     f"{n} DDIM step{'s' if n > 1 else ''}, no CFG."},
-            eval=[("DDIMScheduler", n, 1.0)])
+            eval=[("DDIMScheduler", n, 1.0)], weights_fp16=True)
     p["fewstep-lcm"] = dict(
         ckpt="lcm/final.pt", sched=schedule.lcm_config(50), lcm=True, pred="epsilon",
         fewstep={"default_steps": 4, "guidance_scale": LCM_GUIDANCE, "sampler": "lcm", "allowed_steps": [1, 2, 4, 8],
