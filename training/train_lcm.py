@@ -40,6 +40,25 @@ def consistency_fn(unet, z, t, ctx, wemb):
     return c_skip * z + c_out * x0
 
 
+def solver_batch(teacher, data, batch, w_min, w_max, g):
+    """One LCD training batch (Luo et al. 2023, Alg. 1): data latents z0 noised to t_{n+k} on the 50-step origin
+    grid, and the teacher's guided DDIM step (eta 0, guidance 1 + w, w ~ U[w_min, w_max]) down to t_n.
+    Returns (z [B,4,8,8] at t, t [B] int, z_prev at t_prev, t_prev [B], ctx [B,77,D], w [B])."""
+    origin = torch.arange(1, 51) * K - 1  # 19, 39, ..., 999
+    z0, ctx = data.batch(batch, g)
+    t = origin[torch.randint(0, 50, (batch,), generator=g)]
+    t_prev = (t - K).clamp(min=0)
+    w = w_min + (w_max - w_min) * torch.rand(batch, generator=g)
+    a, s = alpha_sigma(t)
+    z = a * z0 + s * torch.randn(z0.shape, generator=g)
+    with torch.no_grad():
+        eps = guided_eps(teacher, z, t, ctx, data.uncond, 1.0 + w)
+        x0 = (z - s * eps) / a
+        a2, s2 = alpha_sigma(t_prev)
+        z_prev = a2 * x0 + s2 * eps  # DDIM (eta 0) from t_{n+k} to t_n
+    return z, t, z_prev, t_prev, ctx, w
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--teacher", default=os.path.join(RUNS, "teacher", "final.pt"))
@@ -64,21 +83,11 @@ def main():
     target = frozen(student)
     opt = torch.optim.Adam(student.parameters(), lr=args.lr)
     run = Run(args.run, {"unet": student, "target": target, "opt": opt}, args.steps, log_every=25)
-    origin = torch.arange(1, 51) * K - 1  # 19, 39, ..., 999
     g = torch.Generator().manual_seed(7 + run.step)
     while not run.done:
-        z0, ctx = data.batch(args.batch, g)
-        t = origin[torch.randint(0, 50, (args.batch,), generator=g)]
-        t_prev = (t - K).clamp(min=0)
-        w = args.w_min + (args.w_max - args.w_min) * torch.rand(args.batch, generator=g)
+        z, t, z_prev, t_prev, ctx, w = solver_batch(teacher, data, args.batch, args.w_min, args.w_max, g)
         wemb = guidance_embedding(w)
-        a, s = alpha_sigma(t)
-        z = a * z0 + s * torch.randn(z0.shape, generator=g)
         with torch.no_grad():
-            eps = guided_eps(teacher, z, t, ctx, data.uncond, 1.0 + w)
-            x0 = (z - s * eps) / a
-            a2, s2 = alpha_sigma(t_prev)
-            z_prev = a2 * x0 + s2 * eps  # DDIM (eta 0) from t_{n+k} to t_n
             tgt = consistency_fn(target, z_prev, t_prev, ctx, wemb)
         pred = consistency_fn(student, z, t, ctx, wemb)
         d = pred - tgt

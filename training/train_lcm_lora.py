@@ -22,9 +22,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import lora  # noqa: E402
-from fewstep.common import LatentData, load_unet, alpha_sigma, frozen, guided_eps  # noqa: E402
+from fewstep.common import LatentData, load_unet, frozen  # noqa: E402
 from fewstep.loop import Run, setup_threads, RUNS  # noqa: E402
-from train_lcm import K, consistency_fn  # noqa: E402
+from train_lcm import consistency_fn, solver_batch  # noqa: E402
 
 
 def main():
@@ -53,20 +53,10 @@ def main():
     run = Run(args.run, {"unet": student, "opt": opt}, args.steps, log_every=25)
     run.print(f"{len(names)} adapted modules, rank {args.rank}, alpha {args.alpha}, "
               f"{sum(p.numel() for p in params)} adapter parameters")
-    origin = torch.arange(1, 51) * K - 1  # 19, 39, ..., 999
     g = torch.Generator().manual_seed(11 + run.step)
     while not run.done:
-        z0, ctx = data.batch(args.batch, g)
-        t = origin[torch.randint(0, 50, (args.batch,), generator=g)]
-        t_prev = (t - K).clamp(min=0)
-        w = args.w_min + (args.w_max - args.w_min) * torch.rand(args.batch, generator=g)
-        a, s = alpha_sigma(t)
-        z = a * z0 + s * torch.randn(z0.shape, generator=g)
+        z, t, z_prev, t_prev, ctx, _ = solver_batch(teacher, data, args.batch, args.w_min, args.w_max, g)
         with torch.no_grad():
-            eps = guided_eps(teacher, z, t, ctx, data.uncond, 1.0 + w)
-            x0 = (z - s * eps) / a
-            a2, s2 = alpha_sigma(t_prev)
-            z_prev = a2 * x0 + s2 * eps  # DDIM (eta 0) from t_{n+k} to t_n
             tgt = consistency_fn(student, z_prev, t_prev, ctx, None)
         pred = consistency_fn(student, z, t, ctx, None)
         d = pred - tgt
