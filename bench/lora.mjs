@@ -23,13 +23,13 @@
 //     as a multiple of the model's bytes (graph + sidecar): the merge itself should add little (no copy of the model);
 //   - process.memoryUsage().external / arrayBuffers before and after (the model and LoRA buffers are external memory).
 // Results: bench/results/lora-<time>.json and a Markdown table on stdout.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
-import { bundleForNode, procStatus } from './nodeBundle.mjs';
+import { bundleForNode, procStatus, runMeasuringChild } from './nodeBundle.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, '.cache', 'bench', 'lora-node.mjs');
@@ -185,22 +185,7 @@ async function child(spec) {
 
 // ------------------------------------------------------------------------------------------------------ parent
 function runChild(model, lora, kernel) {
-  return new Promise((resolvePromise, reject) => {
-    const args = ['--expose-gc', '--max-old-space-size=4096', fileURLToPath(import.meta.url), '--child', JSON.stringify({ model, lora, kernel })];
-    const p = spawn('nice', ['-n', '15', process.execPath, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let text = '';
-    p.stdout.on('data', (d) => (text += d));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const line = text.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`the measuring process exited with ${code}: ${line}`));
-      try {
-        resolvePromise(JSON.parse(line));
-      } catch {
-        reject(new Error(`the measuring process printed no result: ${text.slice(-500)}`));
-      }
-    });
-  });
+  return runMeasuringChild(ROOT, fileURLToPath(import.meta.url), ['--expose-gc', '--max-old-space-size=4096'], { model, lora, kernel });
 }
 
 const mib = (b) => (b === null || b === undefined ? 'n/a' : `${(b / MIB).toFixed(0)} MiB`);

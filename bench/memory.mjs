@@ -21,13 +21,13 @@
 // The model: fixtures/generated/standins-large/sd-turbo-large (the sd-turbo stand-in with >= 1 GiB of fp16 UNet
 // weights in unet/model.onnx_data), written by `python3 training/make_standins.py --large-unet-gib 1` when missing
 // (about 1 GiB of disk, a few minutes). Results: bench/results/memory-<time>.json and a Markdown table on stdout.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, openAsBlob } from 'node:fs';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
-import { bundleForNode, procStatus } from './nodeBundle.mjs';
+import { bundleForNode, procStatus, runMeasuringChild } from './nodeBundle.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, '.cache', 'bench', 'engine-node.mjs');
@@ -172,23 +172,7 @@ async function child(spec) {
 
 // ------------------------------------------------------------------------------------------------------ parent
 function runChild(opts) {
-  return new Promise((resolvePromise, reject) => {
-    const args = ['--liftoff-only', '--expose-gc', fileURLToPath(import.meta.url), '--child', JSON.stringify({ model: opts.model, warmup: opts.warmup })];
-    // nice: the machine is shared (bench/README.md); memory numbers do not depend on priority.
-    const p = spawn('nice', ['-n', '15', process.execPath, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let text = '';
-    p.stdout.on('data', (d) => (text += d));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      const line = text.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new Error(`the measuring process exited with ${code}: ${line}`));
-      try {
-        resolvePromise(JSON.parse(line));
-      } catch {
-        reject(new Error(`the measuring process printed no result: ${text.slice(-500)}`));
-      }
-    });
-  });
+  return runMeasuringChild(ROOT, fileURLToPath(import.meta.url), ['--liftoff-only', '--expose-gc'], { model: opts.model, warmup: opts.warmup });
 }
 
 const mib = (b) => (b === null || b === undefined ? 'n/a' : `${(b / MIB).toFixed(0)} MiB`);

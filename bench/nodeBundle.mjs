@@ -1,5 +1,6 @@
 // Shared by the Node benchmarks (bench/memory.mjs, bench/lora.mjs): bundling engine sources for plain Node and
 // reading this process's kernel memory counters.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -50,4 +51,33 @@ export function procStatus() {
     return m ? Number(m[1]) * 1024 : null;
   };
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+/**
+ * Run `script` again as a measuring child (`--child <json spec>` plus `nodeFlags`), niced (the machine is shared;
+ * memory numbers do not depend on priority), and parse the JSON object its last stdout line prints.
+ * @param {string} root working directory
+ * @param {string} script the benchmark file (fileURLToPath(import.meta.url))
+ * @param {string[]} nodeFlags e.g. ['--expose-gc']
+ * @param {unknown} spec what the child measures
+ * @returns {Promise<any>}
+ * @throws {Error} when the child exits non-zero or prints no JSON result
+ */
+export function runMeasuringChild(root, script, nodeFlags, spec) {
+  return new Promise((resolvePromise, reject) => {
+    const args = [...nodeFlags, script, '--child', JSON.stringify(spec)];
+    const p = spawn('nice', ['-n', '15', process.execPath, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    p.stdout.on('data', (d) => (text += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      const line = text.trim().split('\n').pop() ?? '';
+      if (code !== 0) return reject(new Error(`the measuring process exited with ${code}: ${line}`));
+      try {
+        resolvePromise(JSON.parse(line));
+      } catch {
+        reject(new Error(`the measuring process printed no result: ${text.slice(-500)}`));
+      }
+    });
+  });
 }
