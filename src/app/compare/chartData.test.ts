@@ -44,6 +44,8 @@ describe('chart data', () => {
       { pipeline: 'fewstep-turbo', scheduler: 'EulerDiscreteScheduler', steps: 1, guidance_scale: 0, prompt_accuracy: 0.6 },
       { nope: true },
       'junk',
+      // a LoRA section reference row (training/evaluate_lora.py): not a sampler ceiling, dropped
+      { pipeline: 'real images (ink)', slug: 'reference-ink-real', loras: [], scheduler: null, steps: null, prompt_accuracy: 0.72 },
     ]);
     expect(rows).toHaveLength(5);
     const q = qualitySeries(rows);
