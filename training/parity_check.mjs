@@ -30,6 +30,9 @@ async function sess(dir, comp) {
 let worst = 0; let failed = 0;
 for (const file of fs.readdirSync(parityDir).filter((f) => f.endsWith('.json')).sort()) {
   const P = JSON.parse(fs.readFileSync(path.join(parityDir, file), 'utf8'));
+  // LoRA fixtures need the merge into the U-Net's initializers: the app engine replays them (tests/parity.test.ts,
+  // e2e/lora.spec.ts); this minimal loop has no merge.
+  if (P.loras?.length) { console.log(`${file}: skipped here (LoRA merge; checked by tests/parity.test.ts)`); continue; }
   const dir = path.join(modelsDir, P.pipeline);
   const te = await sess(dir, 'text_encoder'); const unet = await sess(dir, 'unet');
   const enc = async (ids) => (await te.run({ input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, 77]) })).last_hidden_state;
