@@ -186,6 +186,8 @@ export const PRECACHE = {
     'models/fewstep-*/**/*',
     // the in-browser evaluator that scores the comparison grid (1.7 MB)
     'models/evaluator/*',
+    // the shipped LoRAs and their index (LoRA picker; 0.7 MB)
+    'models/loras/*',
   ],
   globIgnores: ['**/*.map', 'sw.js'],
   // onnxruntime-web's wasm is ~26 MB; the embedded U-Nets ~5 MB each.

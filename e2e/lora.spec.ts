@@ -86,10 +86,11 @@ for (const name of ['lora-teacher-lcm', 'lora-style-lcm']) {
     const base = await openTeacher(page, '&seed=5');
     const set = fx.loras.map((l) => ({ id: idOf(l.file), scale: l.scale }));
     await applySet(page, set, base);
-    // The LCM-LoRA preset: LCM, 4 steps, guidance 1, guidance held within 1-2, and a note saying so.
+    // The LCM-LoRA preset: LCM, 4 steps, the index's recommended guidance (1.5), held within 1-2, and a note saying so.
+    const lcmEntry = (JSON.parse(readFileSync(`${LORAS}/index.json`, 'utf8')) as Array<{ kind: string; recommended: { guidance_scale: number } | null }>).find((e) => e.kind === 'lcm')!;
     await expect(page.getByTestId('sampler')).toHaveValue('LCMScheduler');
     await expect(page.getByTestId('steps-value')).toHaveText('4');
-    await expect(page.getByTestId('guidance')).toHaveValue('1');
+    await expect(page.getByTestId('guidance')).toHaveValue(String(lcmEntry.recommended!.guidance_scale));
     await expect(page.getByTestId('guidance')).toHaveAttribute('max', '2');
     await expect(page.getByTestId('lora-note')).toContainText('Removing it restores');
     for (const l of set) {
@@ -137,7 +138,7 @@ test('strength 0 gives the base image exactly; removing the LoRA restores it; th
   expect(maxAbs((await latents(page, probe)).latents, baseLatents)).toBe(0);
   await expect.poll(() => new URL(page.url()).searchParams.has('lora')).toBe(false);
 
-  // "Fast: LCM-LoRA" on and off: LCM 4 steps guidance 1, then back to DDIM, 2 steps, guidance 4.
+  // "Fast: LCM-LoRA" on and off: LCM 4 steps at the recommended guidance, then back to DDIM, 2 steps, guidance 4.
   if (await page.getByTestId('lora-fast-lcm').count()) {
     await page.getByTestId('lora-fast-lcm').check();
     const fast = await waitForImage(page, removed.request);
