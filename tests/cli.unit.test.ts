@@ -3,6 +3,7 @@
  * against the app's own functions (src/app/runs.ts, src/app/compare/records.ts), the disk download cache
  * (FsModelStore) under the engine's downloader, the in-process engine client, and the CLI's lint layer rule.
  */
+import { testCatalogEntry } from './catalogEntry';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -183,23 +184,13 @@ describe('FsModelStore: the download cache on disk', () => {
     ['unet/model.onnx', randomBytes(5 * CHUNK + 17)],
     ['vae_decoder/model.onnx', randomBytes(CHUNK)],
   ]);
-  const entry = (): CatalogEntry => ({
-    id: 'disk-test',
-    name: 'Disk test',
-    kind: 'remote',
-    source: { type: 'hf', repo: 'test/disk', revision: 'main' },
-    files: [...files].map(([path, b]) => ({ path, size: b.length, sha256: createHash('sha256').update(b).digest('hex') })),
-    precision: 'fp32',
-    ioPrecision: 'fp32',
-    resolution: { width: 64, height: 64 },
-    latentSize: { width: 8, height: 8, channels: 4 },
-    requiredFeatures: [],
-    sampler: { schedulerClass: 'DDIMScheduler', steps: 4, stepRange: [1, 8], guidanceScale: 1, guidanceRange: [1, 1] },
-    tokenizer: { source: 'model', path: 'tokenizer', padTokenId: null, maxLength: 77 },
-    license: 'MIT',
-    approxVramMB: 1,
-    notes: [],
-  });
+  const entry = (): CatalogEntry =>
+    testCatalogEntry({
+      id: 'disk-test',
+      name: 'Disk test',
+      source: { type: 'hf', repo: 'test/disk', revision: 'main' },
+      files: [...files].map(([path, b]) => ({ path, size: b.length, sha256: createHash('sha256').update(b).digest('hex') })),
+    });
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'fewstep-fsstore-'));

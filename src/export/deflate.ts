@@ -58,6 +58,13 @@ export function zlibInflate(data: Uint8Array, maxOutputLength = Infinity): Uint8
     if (end === data.length) break;
   }
   if (!done) throw new Error('Truncated zlib stream');
+  return concatBytes(parts);
+}
+
+/** The parts one after another in a new Uint8Array (length: the sum of theirs, in bytes). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
   const out = new Uint8Array(total);
   let o = 0;
   for (const p of parts) {

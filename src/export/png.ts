@@ -12,7 +12,7 @@
  * packages (png-chunks-extract/-encode, png-chunk-text) are single 1.0.0 releases and handle tEXt only.
  */
 import { crc32 } from './checksum';
-import { zlibDeflate, zlibDeflateSync, zlibInflate } from './deflate';
+import { concatBytes, zlibDeflate, zlibDeflateSync, zlibInflate } from './deflate';
 import { filteredScanlines } from './scanlines';
 
 const PNG_SIGNATURE: Readonly<Uint8Array> = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
@@ -92,17 +92,6 @@ export function makeChunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function latin1Encode(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
@@ -313,7 +302,7 @@ function assemble(width: number, height: number, colorType: 2 | 6, zdata: Uint8A
   ihdr[10] = 0; // compression: deflate
   ihdr[11] = 0; // filter method 0
   ihdr[12] = 0; // no interlace
-  return concat([
+  return concatBytes([
     PNG_SIGNATURE as Uint8Array,
     makeChunk('IHDR', ihdr),
     ...text.map(makeTextChunk),

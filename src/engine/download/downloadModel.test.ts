@@ -1,4 +1,5 @@
 // Download manager against the real stand-in hub (e2e/hub/server.mjs) on an ephemeral port, with the memory store.
+import { testCatalogEntry } from '../../../tests/catalogEntry';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,24 +55,7 @@ function file(path: string, extra: Partial<CatalogFile> = {}): CatalogFile {
 }
 
 function entry(files: CatalogFile[], over: Partial<CatalogEntry> = {}): CatalogEntry {
-  return {
-    id: 'test-model',
-    name: 'Test model',
-    kind: 'remote',
-    source: { type: 'hf', repo: REPO, revision: 'main' },
-    files,
-    precision: 'fp32',
-    ioPrecision: 'fp32',
-    resolution: { width: 64, height: 64 },
-    latentSize: { width: 8, height: 8, channels: 4 },
-    requiredFeatures: [],
-    sampler: { schedulerClass: 'DDIMScheduler', steps: 4, stepRange: [1, 8], guidanceScale: 1, guidanceRange: [1, 1] },
-    tokenizer: { source: 'model', path: 'tokenizer', padTokenId: null, maxLength: 77 },
-    license: 'MIT',
-    approxVramMB: 1,
-    notes: [],
-    ...over,
-  };
+  return testCatalogEntry({ source: { type: 'hf', repo: REPO, revision: 'main' }, files, ...over });
 }
 
 const basic = () => entry([file('model_index.json'), file('unet/model.onnx'), file('vae_decoder/model.onnx')]);

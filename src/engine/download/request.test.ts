@@ -2,6 +2,7 @@
 // that hides Content-Range, a redirect, HEAD without a length, a file that changes between chunks, dropped and
 // stalled connections, a web page instead of the file, a full storage). downloadModel.test.ts runs the same
 // behaviours end to end against the stand-in hub (e2e/hub/server.mjs).
+import { testCatalogEntry } from '../../../tests/catalogEntry';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CatalogEntry, CatalogFile } from '../catalog/schema';
@@ -85,23 +86,7 @@ function serve(bytes: Uint8Array, call: Call, opt: Serve = {}): Response {
 }
 
 function entry(files: CatalogFile[]): CatalogEntry {
-  return {
-    id: 'mock-model',
-    name: 'Mock model',
-    kind: 'remote',
-    source: { type: 'hf', repo: 'o/m', revision: 'main' },
-    files,
-    precision: 'fp32',
-    ioPrecision: 'fp32',
-    resolution: { width: 64, height: 64 },
-    latentSize: { width: 8, height: 8, channels: 4 },
-    requiredFeatures: [],
-    sampler: { schedulerClass: 'DDIMScheduler', steps: 4, stepRange: [1, 8], guidanceScale: 1, guidanceRange: [1, 1] },
-    tokenizer: { source: 'model', path: 'tokenizer', padTokenId: null, maxLength: 77 },
-    license: 'MIT',
-    approxVramMB: 1,
-    notes: [],
-  };
+  return testCatalogEntry({ id: 'mock-model', name: 'Mock model', source: { type: 'hf', repo: 'o/m', revision: 'main' }, files });
 }
 
 function opts(fetchImpl: typeof fetch, store = new MemoryStore(), more: Partial<DownloadOptions> = {}): DownloadOptions {

@@ -2,6 +2,7 @@
 // call must start a fresh transfer that resumes from the stored chunks. A stub fetch stands in for the network, so
 // the two ways a cancelled transfer could stay unsettled are deterministic: a body read that never answers the abort
 // (what Node's fetch can do when the abort comes as the body ends), and a store write still under way.
+import { testCatalogEntry } from '../../../tests/catalogEntry';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CatalogEntry } from '../catalog/schema';
 import { isAbortError } from './abort';
@@ -14,23 +15,7 @@ const CHUNK = 1024;
 const PATH = 'unet/model.onnx';
 const data = Uint8Array.from({ length: 4 * CHUNK + 10 }, (_, i) => (i * 31 + 7) & 0xff);
 
-const entry: CatalogEntry = {
-  id: 'stub-model',
-  name: 'Stub model',
-  kind: 'remote',
-  source: { type: 'hf', repo: 'test/model', revision: 'main' },
-  files: [{ path: PATH, size: data.length }],
-  precision: 'fp32',
-  ioPrecision: 'fp32',
-  resolution: { width: 64, height: 64 },
-  latentSize: { width: 8, height: 8, channels: 4 },
-  requiredFeatures: [],
-  sampler: { schedulerClass: 'DDIMScheduler', steps: 4, stepRange: [1, 8], guidanceScale: 1, guidanceRange: [1, 1] },
-  tokenizer: { source: 'model', path: 'tokenizer', padTokenId: null, maxLength: 77 },
-  license: 'MIT',
-  approxVramMB: 1,
-  notes: [],
-};
+const entry: CatalogEntry = testCatalogEntry({ id: 'stub-model', name: 'Stub model', files: [{ path: PATH, size: data.length }] });
 
 /**
  * A server of `data` for Range requests. `stuck(n)` makes the n-th request's body deliver its bytes and then neither
