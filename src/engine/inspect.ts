@@ -14,7 +14,7 @@ import type { ModelStore } from './download/store';
 import { FileMapSource, UrlSource, type ModelSource } from './source';
 import { CatalogOverlaySource, StoreSource } from './sources/catalogSource';
 import { readSidecars, sidecarsOf } from './sources/externalData';
-import { PromptTokenizer } from './tokenizer';
+import { PromptTokenizer, readTokenizerFiles } from './tokenizer';
 import { EngineError } from './errors';
 
 /** One declared input or output: ONNX name, element type ("float32", "int64", ...), dims (numbers or symbolic names). */
@@ -115,11 +115,8 @@ export async function inspectModel(ref: ModelRef, opts: InspectOptions = {}): Pr
   const layout = buildLayout({ modelIndex, schedulerConfig, unetConfig, vaeConfig, textEncoderConfig });
   const scheduler = makeScheduler(schedulerConfig, layout.defaults.sampler || undefined);
   const maxPos = textEncoderConfig?.max_position_embeddings;
-  const tokenizer = PromptTokenizer.fromJson(
-    (await json(LAYOUT_FILES.tokenizer))!,
-    (await json(LAYOUT_FILES.tokenizerConfig))!,
-    typeof maxPos === 'number' ? maxPos : null,
-  );
+  const tok = (await readTokenizerFiles(read))!;
+  const tokenizer = PromptTokenizer.fromJson(tok.tokenizerJson, tok.tokenizerConfig, typeof maxPos === 'number' ? maxPos : null, tok.file);
 
   const graphFiles: Array<[string, string, boolean]> = [
     ['text_encoder', LAYOUT_FILES.textEncoder, false],

@@ -269,6 +269,14 @@ describe('validateCatalog errors', () => {
     expect(issues).toMatch(new RegExp(`models\\[${SD_TURBO}\\]\\.tokenizer\\.files: received \\["vocab.json"\\], expected to include tokenizer.json`));
   });
 
+  it('accepts a tokenizer given as vocab.json + merges.txt (the diffusers form), not half of it', () => {
+    const c = base();
+    c.models[SD_TURBO].tokenizer.files = [{ path: 'vocab.json', size: null }, { path: 'merges.txt', size: null }, { path: 'tokenizer_config.json', size: null }];
+    expect(() => validateCatalog(c)).not.toThrow();
+    c.models[SD_TURBO].tokenizer.files = [{ path: 'merges.txt', size: null }];
+    expect(issuesOf(c).join('\n')).toMatch(/tokenizer\.files: received \["merges.txt"\], expected to include tokenizer.json, or vocab.json and merges.txt/);
+  });
+
   it('reports every problem at once in the message', () => {
     const c = base();
     c.models[0].name = '';

@@ -224,8 +224,10 @@ function checkEntry(c: Checker, p: string, e: Record<string, Json>): void {
         c.fail(`${p}.tokenizer.path`, t.path, `"" (repo root) or ${SAFE_PATH}`);
       }
       const files = checkFiles(c, `${p}.tokenizer.files`, t.files, true);
-      if (files.length && !files.some((f) => f.path.endsWith('tokenizer.json'))) {
-        c.fail(`${p}.tokenizer.files`, files.map((f) => f.path), 'to include tokenizer.json (transformers.js needs it)');
+      // Either form the engine reads (tokenizer.ts readTokenizerFiles): tokenizer.json, or vocab.json + merges.txt.
+      const has = (name: string): boolean => files.some((f) => f.path === name || f.path.endsWith(`/${name}`));
+      if (files.length && !has('tokenizer.json') && !(has('vocab.json') && has('merges.txt'))) {
+        c.fail(`${p}.tokenizer.files`, files.map((f) => f.path), 'to include tokenizer.json, or vocab.json and merges.txt');
       }
     }
   }

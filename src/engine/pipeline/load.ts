@@ -13,7 +13,7 @@ import { buildLayout, LAYOUT_FILES, onnxFilesOf, parseDefaults, parseJsonFile, p
 import { createSession, probeWebGpu, type Provider, type SessionHandle } from '../ort';
 import type { ModelSource } from '../source';
 import { readSidecars, sidecarsOf } from '../sources/externalData';
-import { PromptTokenizer } from '../tokenizer';
+import { PromptTokenizer, readTokenizerFiles } from '../tokenizer';
 import { ModelIo, type Sessions } from './bindings';
 import { loadSecondTokenizer } from './sdxl';
 import type { LoadOptions, LoadProgress, ModelInfo } from './types';
@@ -115,13 +115,15 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
   onnxFiles.splice(0, onnxFiles.length, ...onnxFilesOf(layout.components));
   filesTotal += onnxFiles.length - 3;
   const probe = makeScheduler(schedulerConfig, layout.defaults.sampler || undefined);
-  const tokenizerJson = (await readJson(LAYOUT_FILES.tokenizer))!;
-  const tokenizerConfig = (await readJson(LAYOUT_FILES.tokenizerConfig))!;
+  // tokenizer.json, or vocab.json + merges.txt (real diffusers exports) built into one (tokenizer.ts).
+  const tok = (await readTokenizerFiles(read))!;
+  filesTotal += tok.paths.length - 2;
+  const { tokenizerJson, tokenizerConfig } = tok;
   const maxPos = textEncoderConfig?.max_position_embeddings;
-  const tokenizer = PromptTokenizer.fromJson(tokenizerJson, tokenizerConfig, typeof maxPos === 'number' ? maxPos : null);
+  const tokenizer = PromptTokenizer.fromJson(tokenizerJson, tokenizerConfig, typeof maxPos === 'number' ? maxPos : null, tok.file);
   const maxPos2 = textEncoder2Config?.max_position_embeddings;
   const tokenizer2 = sdxl
-    ? await loadSecondTokenizer((p) => readJson(p, true), { tokenizerJson, tokenizerConfig }, typeof maxPos2 === 'number' ? maxPos2 : null)
+    ? await loadSecondTokenizer(read, { tokenizerJson, tokenizerConfig }, typeof maxPos2 === 'number' ? maxPos2 : null)
     : null;
 
   // 2. Provider: WebGPU first (unless the user chose WASM), WASM as the fallback, with the reason. Decided before any

@@ -16,7 +16,7 @@
 import { EngineError } from '../errors';
 import { IO_NAMES } from '../io';
 import { LAYOUT_FILES } from '../layout';
-import { PromptTokenizer, sdxlSecondTokenizerFiles } from '../tokenizer';
+import { PromptTokenizer, readTokenizerFiles, sdxlSecondTokenizerFiles, type TokenizerFileRead } from '../tokenizer';
 
 type Json = Record<string, unknown>;
 
@@ -116,25 +116,22 @@ export function checkAddEmbeddingDim(unetConfig: Record<string, unknown>, timeId
 }
 
 /**
- * SDXL's tokenizer_2: `tokenizer_2/tokenizer.json` + `tokenizer_config.json` when the export has them (Optimum's
- * diffusers layout, the WebNN demo), else made from tokenizer/'s files with tokenizer_2's padding ("!" = id 0,
- * tokenizer.ts sdxlSecondTokenizerFiles), as for webnn/sdxl-turbo, whose Hugging Face repo ships no tokenizer.
+ * SDXL's tokenizer_2: tokenizer_2/'s own files when the export has them (tokenizer.json as in Optimum's layout and the
+ * WebNN demo, or vocab.json + merges.txt as in stabilityai/sdxl-turbo; tokenizer.ts readTokenizerFiles), else made
+ * from tokenizer/'s files with tokenizer_2's padding ("!" = id 0, tokenizer.ts sdxlSecondTokenizerFiles), as for
+ * webnn/sdxl-turbo, whose Hugging Face repo ships no tokenizer.
  *
- * @param readJson reads an optional JSON file of the pipeline folder (null when absent)
- * @param first tokenizer/tokenizer.json and tokenizer/tokenizer_config.json, already read
+ * @param read reads a file of the pipeline folder (optional reads give null when absent)
+ * @param first tokenizer/'s tokenizer.json (shipped or built from vocab.json + merges.txt) and tokenizer_config.json
  * @param maxLengthHint text_encoder_2/config.json's max_position_embeddings, or null
  */
 export async function loadSecondTokenizer(
-  readJson: (path: string) => Promise<Json | null>,
+  read: TokenizerFileRead,
   first: { tokenizerJson: Json; tokenizerConfig: Json },
   maxLengthHint: number | null,
 ): Promise<PromptTokenizer> {
-  const json = await readJson(LAYOUT_FILES.tokenizer2);
-  const config = json ? await readJson(LAYOUT_FILES.tokenizer2Config) : null;
-  if (json && !config) {
-    throw new EngineError('MODEL_FILE_MISSING', `${LAYOUT_FILES.tokenizer2} has no ${LAYOUT_FILES.tokenizer2Config} next to it; add it (pad_token "!" for SDXL).`, LAYOUT_FILES.tokenizer2Config);
-  }
-  if (json && config) return PromptTokenizer.fromJson(json, config, maxLengthHint, LAYOUT_FILES.tokenizer2);
+  const own = await readTokenizerFiles(read, 'tokenizer_2', true);
+  if (own) return PromptTokenizer.fromJson(own.tokenizerJson, own.tokenizerConfig, maxLengthHint, own.file);
   const derived = sdxlSecondTokenizerFiles(first.tokenizerJson, first.tokenizerConfig);
   return PromptTokenizer.fromJson(derived.tokenizerJson, derived.tokenizerConfig, maxLengthHint, LAYOUT_FILES.tokenizer);
 }

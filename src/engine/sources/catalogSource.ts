@@ -182,12 +182,18 @@ export class CatalogOverlaySource implements ModelSource {
       const cfg: Json = { ...(base ?? { model_max_length: entry.tokenizer.maxLength }) };
       if (pad !== null) {
         const tokBuf = await this.inner.read(LAYOUT_FILES.tokenizer, { signal: opts.signal, optional: true });
-        const tok = tokBuf ? tokenForId(parseJsonFile(tokBuf, LAYOUT_FILES.tokenizer), pad) : null;
+        // Without tokenizer.json, vocab.json (the vocab.json + merges.txt form, tokenizer.ts readTokenizerFiles).
+        const vocabPath = 'tokenizer/vocab.json';
+        const vocabBuf = tokBuf ? null : await this.inner.read(vocabPath, { signal: opts.signal, optional: true });
+        const tok = tokBuf
+          ? tokenForId(parseJsonFile(tokBuf, LAYOUT_FILES.tokenizer), pad)
+          : vocabBuf ? tokenForId({ model: { vocab: parseJsonFile(vocabBuf, vocabPath) } }, pad) : null;
         if (tok === null) {
+          const named = tokBuf || !vocabBuf ? LAYOUT_FILES.tokenizer : vocabPath;
           throw new EngineError(
             'MODEL_LAYOUT_INVALID',
-            `The catalog sets padTokenId ${pad} for ${entry.id}, but tokenizer/tokenizer.json has no token with that id.`,
-            LAYOUT_FILES.tokenizer,
+            `The catalog sets padTokenId ${pad} for ${entry.id}, but ${named} has no token with that id.`,
+            named,
           );
         }
         cfg.pad_token = tok;
