@@ -5,7 +5,8 @@ the images, for the rows where the style matters).
 Rows (fewstep.pipelines.lora_cases): the teacher + LCM-LoRA at 1, 2, 4, 8 LCM steps; the style model (a full
 fine-tune of the teacher on ink renderings, train_style.py full) at DDIM 50 / 4 and + LCM-LoRA at 4 LCM steps
 (never trained together); the teacher + style LoRA (DDIM 50) and + style LoRA + LCM-LoRA (4 LCM steps). Adapters
-are merged into the weights (fewstep/lora.merge) as the app merges them into the ONNX initializers.
+are merged into the weights (fewstep/lora.merge) as the app merges them into the ONNX initializers; the adapters
+are the float32 ones of runs/*/final.pt (the shipped .safetensors hold them rounded to float16).
 Writes runs/eval/lora_<slug>.json (cached while newer than its checkpoints); report.py renders them.
 usage: evaluate_lora.py [--only slug,slug]"""
 import argparse

@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import grammar  # noqa: E402
-from fewstep.common import LatentData, load_unet  # noqa: E402
+from fewstep.common import LatentData, load_unet, optimizer_step  # noqa: E402
 from fewstep.loop import Run, setup_threads, RUNS  # noqa: E402
 from fewstep.pipelines import TEACHER_GUIDANCE  # noqa: E402
 from fewstep.sampling import DDIM, sample  # noqa: E402
@@ -111,10 +111,7 @@ def main():
         i = torch.randint(0, n_train, (args.batch,), generator=g)
         out = student(noise[i], t_vec, ctx[i])
         loss = ((out - x0[i]) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
+        optimizer_step(opt, loss, student.parameters())
         ema.update(student)
         run.tick(loss=loss.item())
         if run.step % 1000 == 0:

@@ -35,7 +35,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fewstep.common import LatentData  # noqa: E402
+from fewstep.common import LatentData, optimizer_step  # noqa: E402
 from fewstep.loop import Run, setup_threads  # noqa: E402
 from fewstep.models import UNet, n_params  # noqa: E402
 from fewstep.sampling import CM  # noqa: E402
@@ -114,12 +114,9 @@ def main():
         with torch.no_grad():  # theta^- = stopgrad(theta); same noise z, adjacent sigma (CT's Euler step is exact)
             tgt = consistency_fn(unet, z0 + s_lo.view(-1, 1, 1, 1) * z, s_lo, ctx, args.sigma_data)
         d2 = ((pred - tgt) ** 2).flatten(1).sum(1)
-        huber = torch.sqrt(d2 + huber_c ** 2) - huber_c
+        huber = torch.sqrt(d2 + huber_c ** 2) - huber_c  # pseudo-Huber of the norm ||d|| (d2 = ||d||^2)
         loss = (huber / (s_hi - s_lo)).mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
+        optimizer_step(opt, loss, unet.parameters())
         ema.update(unet)
         run.tick(loss=loss.item(), huber=huber.mean().item())
     torch.save({"unet": ema.state_dict(), "unet_ch": list(unet.ch), "elapsed": run.elapsed, "steps": run.step,

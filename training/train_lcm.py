@@ -19,7 +19,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fewstep.common import LatentData, load_unet, alpha_sigma, frozen, guided_eps  # noqa: E402
+from fewstep.common import LatentData, load_unet, alpha_sigma, frozen, guided_eps, optimizer_step, pseudo_huber  # noqa: E402
 from fewstep.loop import Run, setup_threads, RUNS  # noqa: E402
 from fewstep.models import guidance_embedding, COND_DIM  # noqa: E402
 from fewstep.sampling import LCM  # noqa: E402
@@ -91,11 +91,8 @@ def main():
             tgt = consistency_fn(target, z_prev, t_prev, ctx, wemb)
         pred = consistency_fn(student, z, t, ctx, wemb)
         d = pred - tgt
-        loss = (torch.sqrt(d ** 2 + args.huber_c ** 2) - args.huber_c).mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
+        loss = pseudo_huber(d, args.huber_c).mean()
+        optimizer_step(opt, loss, student.parameters())
         with torch.no_grad():
             for pt, ps in zip(target.parameters(), student.parameters()):
                 pt.mul_(args.ema).add_(ps.detach(), alpha=1 - args.ema)

@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import lora  # noqa: E402
-from fewstep.common import LatentData, load_unet, frozen  # noqa: E402
+from fewstep.common import LatentData, load_unet, frozen, optimizer_step, pseudo_huber  # noqa: E402
 from fewstep.loop import Run, setup_threads, RUNS  # noqa: E402
 from train_lcm import consistency_fn, solver_batch  # noqa: E402
 
@@ -30,11 +30,11 @@ from train_lcm import consistency_fn, solver_batch  # noqa: E402
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--teacher", default=os.path.join(RUNS, "teacher", "final.pt"))
-    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--steps", type=int, default=9000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-4)
-    ap.add_argument("--rank", type=int, default=16)
-    ap.add_argument("--alpha", type=float, default=16.0)
+    ap.add_argument("--rank", type=int, default=8)
+    ap.add_argument("--alpha", type=float, default=8.0)
     ap.add_argument("--w-min", type=float, default=2.0, help="w = guidance_scale - 1 of the teacher's solver")
     ap.add_argument("--w-max", type=float, default=4.0)
     ap.add_argument("--huber-c", type=float, default=0.001)
@@ -60,11 +60,8 @@ def main():
             tgt = consistency_fn(student, z_prev, t_prev, ctx, None)
         pred = consistency_fn(student, z, t, ctx, None)
         d = pred - tgt
-        loss = (torch.sqrt(d ** 2 + args.huber_c ** 2) - args.huber_c).mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        loss = pseudo_huber(d, args.huber_c).mean()
+        optimizer_step(opt, loss, params)
         run.tick(loss=loss.item())
     torch.save({"adapters": lora.adapter_state(student), "r": args.rank, "alpha": args.alpha,
                 "targets": list(lora.LCM_TARGETS), "w_range": [args.w_min, args.w_max], "elapsed": run.elapsed,

@@ -17,7 +17,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fewstep.common import LatentData, load_unet, alpha_sigma, frozen, guided_eps  # noqa: E402
+from fewstep.common import LatentData, load_unet, alpha_sigma, frozen, guided_eps, optimizer_step  # noqa: E402
 from fewstep.loop import Run, setup_threads, RUNS  # noqa: E402
 
 
@@ -78,10 +78,7 @@ def distill_stage(n_student, teacher, kind, data, args, run_name):
         x_hat = a * z - s * v
         wt = torch.clamp(a ** 2 / s ** 2, min=1.0)
         loss = (wt * (x_hat - x_tgt) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
+        optimizer_step(opt, loss, student.parameters())
         run.tick(loss=loss.item())
     return student, run
 

@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import data, lora  # noqa: E402
-from fewstep.common import LatentData, encode_all, eps_loss, load_unet, load_vae  # noqa: E402
+from fewstep.common import LatentData, encode_all, eps_loss, load_unet, load_vae, optimizer_step  # noqa: E402
 from fewstep.loop import Run, setup_threads, RUNS  # noqa: E402
 
 STYLE = "ink"
@@ -141,10 +141,7 @@ def main():
     while not run.done:
         z0, ctx = d.batch(args.batch, g)
         loss, mse = eps_loss(unet, z0, ctx, d.uncond, g)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        optimizer_step(opt, loss, params)
         run.tick(loss=loss.item(), mse=mse.item())
     out = {"elapsed": run.elapsed, "steps": run.step, "teacher": args.teacher, "style": STYLE}
     if args.mode == "lora":

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fewstep import grammar  # noqa: E402
 from fewstep.loop import Run, setup_threads, RUNS  # noqa: E402
 from fewstep.models import TextEncoder, UNet, n_params  # noqa: E402
-from fewstep.common import CaptionSampler, eps_loss, load_text_encoder, load_unet  # noqa: E402
+from fewstep.common import CaptionSampler, eps_loss, load_text_encoder, load_unet, optimizer_step  # noqa: E402
 
 
 class EMA:
@@ -81,10 +81,7 @@ def main():
         z0 = (mean[idx] + std[idx] * torch.randn(mean[idx].shape, generator=g)) * scale
         ctx = captions.embed(idx, g)
         loss, mse = eps_loss(unet, z0, ctx, uncond_ctx, g)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
+        optimizer_step(opt, loss, params)
         sched.step()
         decay = min(0.999, (1 + run.step) / (10 + run.step))
         ema_u.update(unet, decay)

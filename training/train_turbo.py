@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fewstep.common import LatentData, load_unet, alpha_sigma, frozen, guided_eps  # noqa: E402
+from fewstep.common import LatentData, load_unet, alpha_sigma, frozen, guided_eps, optimizer_step  # noqa: E402
 from fewstep.loop import Run, setup_threads, RUNS  # noqa: E402
 from fewstep.models import n_params  # noqa: E402
 
@@ -59,6 +59,9 @@ def main():
     ap.add_argument("--r1", type=float, default=1e-2)
     ap.add_argument("--run", default="turbo")
     ap.add_argument("--init", default="", help="initialise student (and discriminator) from this checkpoint")
+    ap.add_argument("--one-step-frac", type=float, default=0.0,
+                    help="fraction of each batch drawn at t=999 (the 1-step sample) on top of ADD's uniform draw over "
+                         "the 4 student timesteps: weights the 1-step case the app ships by default")
     args = ap.parse_args()
     setup_threads()
     torch.manual_seed(0)
@@ -81,6 +84,8 @@ def main():
     while not run.done:
         z0, ctx = data.batch(args.batch, g)
         s_t = st[torch.randint(0, len(STUDENT_T), (args.batch,), generator=g)]
+        if args.one_step_frac > 0:
+            s_t = torch.where(torch.rand(args.batch, generator=g) < args.one_step_frac, st[0], s_t)
         a, s = alpha_sigma(s_t)
         zs = a * z0 + s * torch.randn(z0.shape, generator=g)
         x_hat = (zs - s * student(zs, s_t.float(), ctx)) / a
@@ -110,10 +115,7 @@ def main():
         for p in disc.parameters():
             p.requires_grad_(True)
         loss_g = loss_adv + args.lam * loss_distill
-        opt_g.zero_grad()
-        loss_g.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt_g.step()
+        optimizer_step(opt_g, loss_g, student.parameters())
         run.tick(d=loss_d.item(), adv=loss_adv.item(), distill=loss_distill.item())
     torch.save({"unet": student.state_dict(), "unet_ch": student.ch, "elapsed": run.elapsed, "steps": run.step},
                os.path.join(run.dir, "final.pt"))

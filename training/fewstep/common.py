@@ -163,3 +163,18 @@ def encode_all(enc, x_all, bs=500):
         means.append(m)
         stds.append(torch.exp(0.5 * lv))
     return torch.cat(means), torch.cat(stds)
+
+
+def optimizer_step(opt, loss, params, max_norm=1.0):
+    """One update: zero the gradients, backpropagate `loss` (a scalar tensor), clip the gradient norm of `params`
+    to `max_norm` (torch.nn.utils.clip_grad_norm_), step `opt`. Every training stage updates this way."""
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, max_norm)
+    opt.step()
+
+
+def pseudo_huber(d, c):
+    """Pseudo-Huber distance sqrt(d^2 + c^2) - c, elementwise (Song & Dhariwal 2023, "Improved techniques for
+    training consistency models", sec. 3.3); the consistency losses of train_lcm*.py and train_ict.py."""
+    return torch.sqrt(d ** 2 + c ** 2) - c

@@ -20,7 +20,8 @@ import torch
 import torch.nn as nn
 
 # LCM-LoRA's target set (latent-consistency-model train_lcm_distill_lora_sd_wds.py): attention projections,
-# feed-forward, resnet convs and time_emb_proj, down/upsampler convs; not time_embedding, conv_in, conv_out.
+# feed-forward, resnet convs and time_emb_proj, down/upsampler convs; not time_embedding, conv_in, conv_out. Upstream
+# also adapts the transformers' proj_in / proj_out, which the family's U-Net does not have (models.py).
 LCM_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2", "conv1", "conv2", "conv_shortcut",
                "time_emb_proj", "downsamplers.0.conv", "upsamplers.0.conv")
 ATTN_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
@@ -56,6 +57,7 @@ class LoRALayer(nn.Module):
 
 
 def _targets(unet, targets):
+    """Paths of the nn.Linear / nn.Conv2d modules of `unet` whose name is, or ends with, one of `targets`."""
     out = []
     for name, m in unet.named_modules():
         if isinstance(m, (nn.Linear, nn.Conv2d)) and any(name == t or name.endswith("." + t) for t in targets):
@@ -70,7 +72,10 @@ def _set(root, path, module):
 
 
 def inject(unet, r, alpha, targets=LCM_TARGETS):
-    """Wrap every target module of `unet` in a LoRALayer (in place). Returns the wrapped module paths."""
+    """Wrap every target module of `unet` in a LoRALayer of rank `r` (in place): A is [r, in] for a Linear and
+    [r, in, kh, kw] for a Conv2d (its kernel), B is [out, r] / [out, r, 1, 1], B zero-initialised so the wrapped
+    U-Net starts equal to the base. Returns the wrapped module paths (diffusers names, e.g.
+    down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q)."""
     names = _targets(unet, targets)
     for n in names:
         _set(unet, n, LoRALayer(unet.get_submodule(n), r, alpha))
@@ -78,10 +83,12 @@ def inject(unet, r, alpha, targets=LCM_TARGETS):
 
 
 def layers(unet):
+    """{module path: LoRALayer} of the adapters injected in `unet`."""
     return {n: m for n, m in unet.named_modules() if isinstance(m, LoRALayer)}
 
 
 def lora_parameters(unet):
+    """The trainable tensors (every A and B weight) of the injected adapters, for the optimizer."""
     return [p for m in layers(unet).values() for p in (m.lora_A.weight, m.lora_B.weight)]
 
 
@@ -92,6 +99,8 @@ def adapter_state(unet):
 
 
 def load_adapter_state(unet, state):
+    """Copy adapter_state()'s A and B tensors back into the adapters injected in `unet` (same paths and ranks;
+    raises KeyError naming a path missing from `state`)."""
     for n, m in layers(unet).items():
         a, b, _, _ = state[n]
         m.lora_A.weight.data.copy_(a)
@@ -138,17 +147,39 @@ def save_safetensors(path, tensors, metadata=None):
 
 
 def read_safetensors(path):
-    """-> ({name: np.ndarray}, metadata dict). Only F32/F16 (what this project writes)."""
+    """-> ({name: np.ndarray}, metadata dict). F32, F16 and BF16 (widened to float32). Raises ValueError naming
+    `path` on a short file, a header that is not JSON, an unknown dtype, or data offsets outside the file or not
+    matching the shape (the safetensors format rules, as the app's reader checks them)."""
     with open(path, "rb") as f:
         buf = f.read()
+    if len(buf) < 8:
+        raise ValueError(f"{path}: not a safetensors file (shorter than its 8-byte header length)")
     n = struct.unpack("<Q", buf[:8])[0]
-    header = json.loads(buf[8:8 + n])
+    if 8 + n > len(buf):
+        raise ValueError(f"{path}: header length {n} runs past the end of the file ({len(buf)} bytes)")
+    try:
+        header = json.loads(buf[8:8 + n])
+    except ValueError as e:
+        raise ValueError(f"{path}: header is not JSON ({e})") from None
     meta = header.pop("__metadata__", {})
     out = {}
+    data_len = len(buf) - 8 - n
     for k, v in header.items():
-        dt, size = _DT[v["dtype"]]
+        if v.get("dtype") == "BF16":
+            dt, size = np.uint16, 2
+        elif v.get("dtype") in _DT:
+            dt, size = _DT[v["dtype"]]
+        else:
+            raise ValueError(f"{path}: tensor {k} has dtype {v.get('dtype')}; only F32, F16 and BF16 are read")
         b0, b1 = v["data_offsets"]
-        out[k] = np.frombuffer(buf[8 + n + b0:8 + n + b1], dtype=dt).reshape(v["shape"])
+        count = int(np.prod(v["shape"])) if v["shape"] else 1
+        if not 0 <= b0 <= b1 <= data_len or b1 - b0 != count * size:
+            raise ValueError(f"{path}: tensor {k} data_offsets {b0}..{b1} do not fit its shape {v['shape']} "
+                             f"and dtype, or run past the data ({data_len} bytes)")
+        a = np.frombuffer(buf[8 + n + b0:8 + n + b1], dtype=dt).reshape(v["shape"])
+        if v["dtype"] == "BF16":
+            a = (a.astype(np.uint32) << 16).view(np.float32)
+        out[k] = a
     return out, meta
 
 
@@ -193,6 +224,7 @@ def read_file(path, unet=None):
     out = {}
     for path, g in groups.items():
         r = g["A"].shape[0]
-        alpha = float(g["alpha"]) if "alpha" in g else float(cfg.get("lora_alpha", r))
+        # kohya (networks/lora.py): an alpha of 0 or none means alpha = r (scale 1), as the app's engine reads it
+        alpha = float(g["alpha"]) if "alpha" in g and float(g["alpha"]) != 0 else float(cfg.get("lora_alpha", r))
         out[path] = (g["A"], g["B"], r, alpha)
     return out
