@@ -6,7 +6,7 @@
 //
 // What it measures. A fresh Node process (one per run, `--liftoff-only` as bin/fewstep.mjs, 1 WASM thread) loads
 // the pipeline folder through the engine exactly as the CLI does: `EngineHandler` `load` request, `files` model ref
-// of `openAsBlob` blobs (src/engine/nodeHost.ts folderFiles), provider wasm. Before that it loads and unloads the
+// of `openAsBlob` blobs (src/engine/nodeHost.ts folderFiles: sidecars read on demand; --whole: read whole), provider wasm. Before that it loads and unloads the
 // small fixture (fixtures/generated/tiny) so that the ORT runtime (its 26 MB wasm, compiled code, first heap) is
 // already in the baseline, then resets the kernel's peak-RSS counter (`/proc/self/clear_refs` <- 5, Linux >= 4.0).
 //   - peak RSS: VmHWM of /proc/self/status after the load: the exact peak resident set of the whole process (JS heap,
@@ -41,13 +41,15 @@ const HELP = `node bench/memory.mjs [options]
   --gib <n>          size of the generated stand-in's UNet weights in GiB (default 1)
   --runs <n>         fresh processes, one load each (default 1)
   --no-warmup        do not load the tiny fixture first (the ORT runtime then counts as model memory)
+  --whole            read every sidecar whole into JS before its session (plain Blobs, no on-demand reads: the
+                     loader's path for sources without synchronous reads, e.g. downloads)
   --json <file>      also write the results there (always written to bench/results/memory-<time>.json)
   --help`;
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
-  /** @type {{ model: string, gib: number, runs: number, warmup: boolean, json: string | null, child: string | null }} */
-  const o = { model: LARGE, gib: 1, runs: 1, warmup: true, json: null, child: null };
+  /** @type {{ model: string, gib: number, runs: number, warmup: boolean, whole: boolean, json: string | null, child: string | null }} */
+  const o = { model: LARGE, gib: 1, runs: 1, warmup: true, whole: false, json: null, child: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -62,6 +64,7 @@ function parseArgs(argv) {
     else if (a === '--gib') o.gib = Number(val());
     else if (a === '--runs') o.runs = Number(val());
     else if (a === '--no-warmup') o.warmup = false;
+    else if (a === '--whole') o.whole = true;
     else if (a === '--json') o.json = resolve(val());
     else if (a === '--child') o.child = val();
     else throw new Error(`unknown option ${a} (see --help)`);
@@ -93,14 +96,14 @@ async function listFiles(dir) {
  * takes seconds and a stale bundle would measure old code.
  */
 async function buildBundle() {
-  await bundleForNode(ROOT, BUNDLE, (src) => `export { EngineHandler } from ${src('handler.ts')};\nexport { configureOrt, ortVersion } from ${src('ort.ts')};\n`, 'bench/memory.mjs');
+  await bundleForNode(ROOT, BUNDLE, (src) => `export { EngineHandler } from ${src('handler.ts')};\nexport { configureOrt, ortVersion } from ${src('ort.ts')};\nexport { folderFiles } from ${src('nodeHost.ts')};\n`, 'bench/memory.mjs');
 }
 
 
 // ------------------------------------------------------------------------------------------------------- child
 async function child(spec) {
-  const { model, warmup } = JSON.parse(spec);
-  const { EngineHandler, configureOrt, ortVersion } = await import(pathToFileURL(BUNDLE).href);
+  const { model, warmup, whole } = JSON.parse(spec);
+  const { EngineHandler, configureOrt, ortVersion, folderFiles } = await import(pathToFileURL(BUNDLE).href);
   configureOrt({ numThreads: 1 });
   const events = [];
   /** @type {(ev: unknown) => void} */
@@ -110,7 +113,11 @@ async function child(spec) {
     onEvent(ev);
   });
   const load = async (id, dir) => {
-    const files = await Promise.all((await listFiles(dir)).map(async (f) => ({ path: f.path, blob: await openAsBlob(f.abs) })));
+    // As the CLI: folderFiles' blobs have synchronous readers (sidecars read on demand). --whole: plain openAsBlob
+    // blobs, which the loader reads whole.
+    const files = whole
+      ? await Promise.all((await listFiles(dir)).map(async (f) => ({ path: f.path, blob: await openAsBlob(f.abs) })))
+      : await folderFiles(dir);
     await h.handle({ id, type: 'load', provider: 'wasm', model: { id, name: id, kind: 'files', files } });
     const done = events.find((e) => e.id === id && e.type !== 'load-progress');
     if (done?.type !== 'loaded') throw new Error(`loading ${dir} failed: ${JSON.stringify(done?.type === 'error' ? done.error : done)}`);
@@ -172,7 +179,7 @@ async function child(spec) {
 
 // ------------------------------------------------------------------------------------------------------ parent
 function runChild(opts) {
-  return runMeasuringChild(ROOT, fileURLToPath(import.meta.url), ['--liftoff-only', '--expose-gc'], { model: opts.model, warmup: opts.warmup });
+  return runMeasuringChild(ROOT, fileURLToPath(import.meta.url), ['--liftoff-only', '--expose-gc'], { model: opts.model, warmup: opts.warmup, whole: opts.whole });
 }
 
 const mib = (b) => (b === null || b === undefined ? 'n/a' : `${(b / MIB).toFixed(0)} MiB`);
@@ -212,6 +219,7 @@ async function main() {
     files: files.map(({ path, size }) => ({ path, size })),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memBytes: os.totalmem(), load: os.loadavg() },
     warmup: opts.warmup,
+    sidecars: opts.whole ? 'whole' : 'on demand',
     runs,
   };
   const dir = join(ROOT, 'bench', 'results');
@@ -224,7 +232,7 @@ async function main() {
     (r, i) =>
       `| ${i + 1} | ${mib(modelBytes)} | ${mib(r.before.rss)} | ${mib(r.peakRss)} | ${mib(r.addedPeak)} | **${ratio(r.addedPeak, modelBytes)}** | ${ratio(r.peakRss, modelBytes)} | ${mib(r.settledAdded)} | ${mib(r.sampledPeaks.arrayBuffers)} | ${r.loadMs.toFixed(0)} | ${r.wallMs.toFixed(0)} |`,
   );
-  console.log(`\nLoad memory, ${result.model} on ${runs[0].provider} (onnxruntime-web ${runs[0].ort}, Node ${runs[0].node})\n`);
+  console.log(`\nLoad memory, ${result.model} on ${runs[0].provider}, sidecars ${result.sidecars} (onnxruntime-web ${runs[0].ort}, Node ${runs[0].node}, load average ${result.machine.load.map((l) => l.toFixed(1)).join(' ')})\n`);
   console.log('| run | model bytes | RSS before | peak RSS | added peak | added / model | peak / model | settled (added) | peak arrayBuffers (sampled) | loadMs | wall ms |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);

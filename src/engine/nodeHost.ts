@@ -14,6 +14,7 @@ import type { ModelStore } from './download/store';
 import { EngineError } from './errors';
 import { EngineHandler } from './handler';
 import type { EngineEvent, Request } from './protocol';
+import { registerFileBlob } from './sources/onDemandNode';
 
 export interface NodeEngineOptions {
   /** Where `download` requests store models and `cached` ModelRefs are read from (FsModelStore for a disk cache). */
@@ -62,7 +63,11 @@ export async function folderFiles(dir: string): Promise<Array<{ path: string; bl
       // Symbolic links are followed (a Hugging Face cache snapshot is links into its blobs folder).
       const s = e.isSymbolicLink() ? await stat(p).catch(() => null) : e;
       if (s?.isDirectory()) await walk(p, depth + 1);
-      else if (s?.isFile()) out.push({ path: relative(root, p).split('\\').join('/'), blob: (await openAsBlob(p)) as unknown as Blob });
+      else if (s?.isFile()) {
+        const blob = (await openAsBlob(p)) as unknown as Blob;
+        registerFileBlob(blob, p); // sidecars are then read on demand while their session is made (sources/onDemand.ts)
+        out.push({ path: relative(root, p).split('\\').join('/'), blob });
+      }
     }
   };
   await walk(root);

@@ -4,6 +4,7 @@
  * and the persistent download cache (see download/).
  */
 import { EngineError } from './errors';
+import { syncBlobReader, type SyncRangeReader } from './sources/onDemand';
 
 export interface ReadOptions {
   /** When true a missing file resolves to null instead of throwing MODEL_FILE_MISSING. */
@@ -16,6 +17,12 @@ export interface ModelSource {
   /** Human-readable location used in messages ("/models/fewstep-turbo/", "folder my-export"). */
   readonly label: string;
   read(path: string, opts?: ReadOptions): Promise<ArrayBuffer | null>;
+  /**
+   * A synchronous reader of the file's byte ranges, when the bytes are on a local disk and this host can read them
+   * synchronously (sources/onDemand.ts); null or absent otherwise. The loader hands sidecars read this way to
+   * onnxruntime without holding them in memory.
+   */
+  syncReader?(path: string): SyncRangeReader | null;
 }
 
 function joinUrl(base: string, path: string): string {
@@ -152,6 +159,12 @@ export class FileMapSource implements ModelSource {
     } catch (e) {
       throw new EngineError('MODEL_FILE_CORRUPT', `Could not read ${path} from ${this.label}: ${(e as Error).message}. Pick the folder again.`, path);
     }
+  }
+
+  /** Files of a folder are local: a synchronous reader where the host has one (Worker, Node folder). */
+  syncReader(path: string): SyncRangeReader | null {
+    const blob = this.files.get(path);
+    return blob ? syncBlobReader(blob) : null;
   }
 
   paths(): string[] {

@@ -13,6 +13,7 @@ import { buildLayout, LAYOUT_FILES, onnxFilesOf, parseDefaults, parseJsonFile, p
 import { createSession, probeWebGpu, type Provider, type SessionHandle } from '../ort';
 import type { ModelSource } from '../source';
 import { readSidecars, sidecarsOf } from '../sources/externalData';
+import { isOnDemand, type SyncRangeReader } from '../sources/onDemand';
 import { PromptTokenizer, readTokenizerFiles } from '../tokenizer';
 import { ModelIo, type Sessions } from './bindings';
 import { loadSecondTokenizer } from './sdxl';
@@ -168,12 +169,28 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
   // size and keep no reference to it (source.ts UrlSource and FileMapSource, download/store.ts assembleFile).
   // LoRAs (issue 13) are merged into the U-Net's bytes as soon as they are read, before its session: also when a
   // WebGPU -> WASM fallback reads the U-Net again (the fresh bytes are the base weights, merged once more).
+  // Sidecars on a local disk (a picked folder in the worker, a folder in Node: ModelSource.syncReader) are not read
+  // here at all: onnxruntime gets an OnDemandBytes (sources/onDemand.ts) and reads each tensor's range from the file
+  // while it makes the session, so JS never holds the file (an fp32 UNet's load peaks at ~1.0x its bytes instead of
+  // 2x). Not for a U-Net that LoRAs are merged into (the merge rewrites the bytes in memory), nor for `whole` re-reads.
   let lora: LoraMergeResult | undefined;
-  const readComponent = async (file: string, again = false): Promise<ComponentBytes> => {
+  const openOnDemand = (path: string, again: boolean): SyncRangeReader | null => {
+    const reader = source.syncReader?.(path) ?? null;
+    if (!reader) return null;
+    filesDone++;
+    if (!again) bytes += reader.size;
+    report({ phase: 'fetch', file: path, status: 'done', loaded: reader.size, total: reader.size });
+    return reader;
+  };
+  const readComponent = async (file: string, again = false, whole = false): Promise<ComponentBytes> => {
     const graph = (await read(file, false, again))!;
     const model = new Uint8Array(graph);
     filesTotal += sidecarsOf(file, model).length;
-    const external = await readSidecars(source, file, model, { read: (p) => read(p, true, again) });
+    const merging = !!opts.loras?.length && file === layout.components.unet;
+    const external = await readSidecars(source, file, model, {
+      read: (p) => read(p, true, again),
+      open: whole || merging ? undefined : (p) => openOnDemand(p, again),
+    });
     if (opts.loras?.length && file === layout.components.unet) {
       const merged = mergeLoras(model, external, opts.loras, file);
       lora = lora ? { ...merged, ms: lora.ms + merged.ms } : merged;
@@ -186,7 +203,21 @@ export async function loadPipeline(source: ModelSource, opts: LoadOptions): Prom
     opts.signal?.throwIfAborted();
     report({ phase: 'session', file: onnxFiles[i], status: 'initiate', loaded: 0, total: null });
     const parts = held.bytes!;
-    const handle = await createSession(parts.graph, onnxFiles[i], p, parts.external);
+    const onDemand = (parts.external ?? []).map((e) => e.data).filter(isOnDemand);
+    let handle: SessionHandle;
+    try {
+      handle = await createSession(parts.graph, onnxFiles[i], p, parts.external);
+    } catch (e) {
+      if (!onDemand.length || !(e instanceof EngineError) || !/external data/i.test(e.message)) throw e;
+      // onnxruntime could not read a sidecar on demand (the file changed, or an onnxruntime that reads external data
+      // another way): read the component whole and try once more. A failure of that attempt keeps those bytes in
+      // `held` for the WebGPU -> WASM fallback.
+      onDemand.forEach((d) => d.close());
+      held.bytes = await readComponent(onnxFiles[i], true, true);
+      handle = await createSession(held.bytes.graph, onnxFiles[i], p, held.bytes.external);
+    } finally {
+      onDemand.forEach((d) => d.close());
+    }
     held.bytes = null;
     sessionsDone++;
     report({ phase: 'session', file: onnxFiles[i], status: 'done', loaded: 0, total: null });

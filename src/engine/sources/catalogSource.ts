@@ -17,6 +17,7 @@ import type { ModelStore } from '../download/store';
 import { EngineError } from '../errors';
 import { componentFilesFromList, LAYOUT_FILES, parseJsonFile } from '../layout';
 import type { ModelSource, ReadOptions } from '../source';
+import type { SyncRangeReader } from './onDemand';
 
 type Json = Record<string, unknown>;
 
@@ -143,6 +144,11 @@ export class CatalogOverlaySource implements ModelSource {
   private async readJson(path: string, opts: ReadOptions): Promise<Json | null> {
     const buf = await this.inner.read(path, { ...opts, optional: true });
     return buf ? parseJsonFile(buf, path) : null;
+  }
+
+  /** Sidecars and graphs are never overlaid: the inner source's synchronous reader, when it has one. */
+  syncReader(path: string): SyncRangeReader | null {
+    return this.inner.syncReader?.(path) ?? null;
   }
 
   private done(buf: ArrayBuffer, opts: ReadOptions): ArrayBuffer {

@@ -21,6 +21,7 @@ import { EngineError } from '../errors';
 import { isSafeRelPath } from '../catalog/schema';
 import { eachField, ProtoError } from '../protobuf';
 import type { ModelSource, ReadOptions } from '../source';
+import { OnDemandBytes, type SyncRangeReader } from './onDemand';
 
 /** Sidecar file names known from public exporters (for folder checks and listings; loading reads the graph). */
 export const KNOWN_SIDECAR_NAMES = ['model.onnx_data', 'weights.pb'] as const;
@@ -120,7 +121,9 @@ export function sidecarsOf(onnxPath: string, model: Uint8Array): SidecarRef[] {
 
 /**
  * Read the sidecars the graph at `onnxPath` names, from `source`, as onnxruntime-web's `externalData` option.
- * Each buffer is handed over as a view (no copy). Undefined when the graph is self-contained.
+ * Each buffer is handed over as a view (no copy); a sidecar `opts.open` gives a synchronous reader for is not read at
+ * all but handed over as an {@link OnDemandBytes} (onnxruntime reads its tensors one by one while the session is
+ * made). Undefined when the graph is self-contained.
  *
  * @throws EngineError MODEL_FILE_MISSING naming the sidecar and the graph when a sidecar is not in `source`
  */
@@ -128,12 +131,24 @@ export async function readSidecars(
   source: ModelSource,
   onnxPath: string,
   model: Uint8Array,
-  opts: Omit<ReadOptions, 'optional'> & { read?: (path: string) => Promise<ArrayBuffer | null> } = {},
+  opts: Omit<ReadOptions, 'optional'> & {
+    read?: (path: string) => Promise<ArrayBuffer | null>;
+    /**
+     * A synchronous reader for a sidecar (ModelSource.syncReader, or the loader's wrapper of it), or null: a sidecar
+     * with one is handed over as an {@link OnDemandBytes} and not read here.
+     */
+    open?: (path: string) => SyncRangeReader | null;
+  } = {},
 ): Promise<Array<{ path: string; data: Uint8Array }> | undefined> {
   const refs = sidecarsOf(onnxPath, model);
   if (refs.length === 0) return undefined;
   const out: Array<{ path: string; data: Uint8Array }> = [];
   for (const r of refs) {
+    const reader = opts.open?.(r.path);
+    if (reader) {
+      out.push({ path: r.location, data: new OnDemandBytes(reader, r.path) });
+      continue;
+    }
     const buf = opts.read ? await opts.read(r.path) : await source.read(r.path, { signal: opts.signal, onProgress: opts.onProgress, optional: true });
     if (!buf) {
       throw new EngineError(
