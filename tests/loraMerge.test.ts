@@ -354,6 +354,19 @@ describe.each(['auto', 'js'] as const)('mergeLoras: the arithmetic, per layout a
   });
 });
 
+describe('mergeLoras: a LoRA that matches only part of the U-Net', () => {
+  it('is refused when more than 10% of its U-Net modules (at least 2) have no weight, naming the counts; the bytes stay', () => {
+    const built = build(ALL);
+    const extra = ['up_blocks.3.attentions.9.proj_out', 'up_blocks.3.attentions.9.proj_in'].map((module, i) => ({ module, r: 2, aShape: [2, 4], bShape: [4, 2], seed: 30 + i }));
+    const { bytes } = makeLora('peft', [...partsFor(ALL, 2), ...extra]);
+    const after = copy(built);
+    expect(() => mergeLoras(after.graph, after.external, [{ name: 'half', bytes, scale: 1 }])).toThrow(
+      /LoRA "half": 2 of its 8 U-Net modules have no weight in unet\/model.onnx \(e.g. "up_blocks.3.attentions.9.proj_(in|out)"\); merging only the rest would apply it half-way/,
+    );
+    expect(after.graph).toEqual(built.graph);
+  });
+});
+
 describe('mergeLoras: bad input leaves the bytes unchanged', () => {
   const built = build([...ALL, { module: 'mid_block.attentions.0.transformer_blocks.0.attn1.to_k', op: 'MatMul', torch: [5, 6], storage: 'external', seed: 8 }]);
   const good = makeLora('peft', partsFor(ALL, 2)).bytes;

@@ -10,8 +10,9 @@
  * with alpha and r read as lora/keys.ts says, `scale` the user's strength per adapter (diffusers'
  * `set_adapters(..., adapter_weights)` / `fuse_lora(lora_scale)`). The delta is added in the weight's stored
  * layout (the transpose for MatMul [in, out] weights, as onnx-web's convert/diffusion/lora.py does) and dtype:
- * float32 weights get W + delta rounded to float32, float16 weights fp16(fp32(W) + delta) (round to nearest even,
- * within one float16 ulp of PyTorch's `w.add_(delta.to(w.dtype))`, which rounds the delta first). The Python
+ * float32 weights get W + delta rounded to float32, float16 weights fp16(fp32(W) + fp32(delta)) (the float64 delta
+ * is rounded to float32, then the sum to float16, round to nearest even: within one float16 ulp of PyTorch's
+ * `w.add_(delta.to(w.dtype))`, which rounds the delta to float16 first). The Python
  * reference of the same merge is training/fewstep/lora.py `merge`.
  *
  * Memory: nothing of the model is copied. Each weight is read and written one row at a time through a row-sized
@@ -31,6 +32,14 @@ import { parseSafetensors, READABLE_DTYPES, tensorToFloat32, type SafetensorsFil
 
 /** The largest |scale| accepted: strengths beyond it give noise, not a stronger style (UIs offer about -2..2). */
 export const LORA_SCALE_LIMIT = 4;
+
+/**
+ * The share of an adapter's U-Net modules that may lack a weight in the graph (at least 2 modules) before the merge
+ * is refused: a LoRA made for this base matches every module, so a larger gap means another model family or a graph
+ * whose node names lost their module scopes, and merging the rest would apply it half-way (an LCM-LoRA without its
+ * attention modules renders noise at 4 steps).
+ */
+export const LORA_UNMATCHED_MODULE_LIMIT = 0.1;
 
 /** One adapter to merge: its file's bytes and the strength to apply it with. */
 export interface LoraAdapter {
@@ -127,7 +136,8 @@ function checkReadable(name: string, t: SafetensorsTensor): void {
  * Add the low-rank products of one weight's terms to it, in place, in its own dtype: with the weight stored as
  * `rows` x `cols` (row-major), W[i, j] += sum_t sum_k L_t[i, k] * MT_t[j, k]. The terms of all adapters are laid
  * side by side as one product of rank sum(r_t) (padded with zeros to a multiple of RANK_ALIGN), computed in float64
- * by the row kernel (kernel.ts: WebAssembly SIMD, else JS), and the weight is rounded once. One row at a time
+ * by the row kernel (kernel.ts: WebAssembly SIMD, else JS); W + delta is summed in float32 and stored in the weight's
+ * dtype (float16: a second rounding). One row at a time
  * through a scratch row (typed arrays need aligned offsets; protobuf raw_data has none).
  *
  * Stored [out, in * kh * kw] (Conv, Gemm transB = 1): L = factor * B, MT = A transposed.
@@ -181,7 +191,8 @@ function mergeWeight(kernel: RowKernel, list: Planned[]): void {
  *   file that is not valid safetensors (lora/safetensors.ts lists the checks), an adapter kind other than LoRA,
  *   a module with only one of down/up, or weights that are not F32/F16/BF16; LORA_MISMATCH for the first key whose
  *   shape does not fit the weight it names (both shapes in the message), for an adapter none of whose keys match
- *   this U-Net, and for a weight that cannot be changed alone (shared by several modules, or not float32/float16);
+ *   this U-Net or more than LORA_UNMATCHED_MODULE_LIMIT of its U-Net modules (at least 2) have no weight in it, and
+ *   for a weight that cannot be changed alone (shared by several modules, or not float32/float16);
  *   MODEL_FILE_CORRUPT / MODEL_FILE_MISSING for a graph or sidecar that does not hold the weight it declares.
  *   After any error the bytes are unchanged.
  */
@@ -205,12 +216,14 @@ export function mergeLoras(
     const norm = normalizeLoraKeys(st);
     const unmatchedKeys: string[] = [...norm.otherKeys];
     let matched = 0;
+    const unmatchedModules: string[] = [];
     let first: { rank: number; alpha: number; format: LoraFormat } | null = null;
     for (const m of norm.modules) {
       const path = m.underscored ? index!.underscored.get(m.path) : m.path;
       const w = path !== undefined ? index!.modules.get(path) : undefined;
       if (!w) {
         unmatchedKeys.push(...m.keys);
+        unmatchedModules.push(m.path);
         continue;
       }
       if (!m.down || !m.up) {
@@ -258,6 +271,15 @@ export function mergeLoras(
           ? `LoRA "${ad.name}" has only text-encoder keys (${total}); text-encoder LoRAs are not supported, so it would change nothing.`
           : `LoRA "${ad.name}": none of its ${total} keys match this U-Net (${file})${unmatchedKeys.length ? `, e.g. "${unmatchedKeys[0]}"` : ''}. ` +
               'Is it for another model family (SDXL keys on an SD 1.5 U-Net) or a graph whose nodes lost their module names?',
+        file,
+      );
+    }
+    const nModules = norm.modules.length;
+    if (unmatchedModules.length >= 2 && unmatchedModules.length > LORA_UNMATCHED_MODULE_LIMIT * nModules) {
+      throw new EngineError(
+        'LORA_MISMATCH',
+        `LoRA "${ad.name}": ${unmatchedModules.length} of its ${nModules} U-Net modules have no weight in ${file} (e.g. "${unmatchedModules[0]}"); ` +
+          'merging only the rest would apply it half-way. Use a LoRA made for this model, or an export whose node names keep the module paths (diffusers/Optimum exports do).',
         file,
       );
     }
