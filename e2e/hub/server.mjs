@@ -388,7 +388,11 @@ export async function startHub(opts = {}) {
         pos += bytesRead;
         const ok = res.write(chunk);
         sent += bytesRead;
-        if (!ok) await new Promise((r) => res.once('drain', r));
+        // A client that goes away mid-body (an aborted probe) never drains: stop waiting when the response closes.
+        if (!ok) await new Promise((r) => {
+          res.once('drain', r);
+          res.once('close', r);
+        });
         if (fault?.throttle) await sleep(50);
       }
     } finally {

@@ -1,0 +1,188 @@
+/**
+ * Test-only catalog overlay for the stand-ins of the real catalog entries (training/make_standins.py writes them to
+ * fixtures/generated/standins/, listed in its index.json), served by the stand-in hub (e2e/hub/server.mjs) with the
+ * hard behaviours of huggingface.co switched on. Used by tests/standins.int.test.ts (the CLI in Node) and
+ * e2e/standins.spec.ts (the app's library in Chromium on WASM).
+ *
+ * Every remote entry of models/catalog.json (pipelines and LoRAs) becomes an overlay entry with the same id, files,
+ * tokenizer files, sampler, configs and precision; only what must differ for a tiny export differs:
+ * - `source.repo` is `standin/<stand-in id>` (tokenizer repos too: `standin/xenova-clip-vit-base-patch16` for
+ *   Xenova/clip-vit-base-patch16), at the real revision;
+ * - a byte size (or sha256) the real entry pins is the stand-in file's own (a size the real entry leaves null stays
+ *   null, so the downloader asks the hub with HEAD as it does for the real repo);
+ * - the name ends in "(stand-in)".
+ * The plan lists entries without a stand-in as `missing` (the tests fail on them, so a new catalog entry cannot be
+ * forgotten) and LoRAs no catalog pipeline takes (`appliesTo` empty) as `notRenderable`, with the reason.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HubFault } from './server.mjs';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const STANDINS_DIR = join(ROOT, 'fixtures/generated/standins');
+/** The command that builds the stand-ins, for skip and error messages. */
+export const BUILD_STANDINS = 'make -C training standins';
+
+interface IndexEntry {
+  id: string;
+  kind: 'pipeline' | 'lora';
+  mimics: { catalogId: string | null; repo: string; revision: string | null };
+}
+
+type Json = Record<string, unknown>;
+interface FileRow {
+  path: string;
+  size: number | null;
+  sha256?: string;
+  optional?: boolean;
+}
+
+/** One catalog entry with its stand-in: what the hub serves and the overlay entry pointing at it. */
+export interface StandinCase {
+  /** The real catalog id, kept by the overlay entry. */
+  catalogId: string;
+  /** `models` (a pipeline) or `loras` (an adapter) of the catalog. */
+  section: 'models' | 'loras';
+  /** The stand-in's id in index.json, and its folder under STANDINS_DIR. */
+  standinId: string;
+  /** The hub repo serving it: `standin/<standinId>`. */
+  repo: string;
+  /** The real entry's repo (`owner/name`) on huggingface.co. */
+  realRepo: string;
+  /** The overlay entry (a catalog entry of `section`). */
+  entry: Json;
+  /** For a LoRA: the catalog pipelines it applies to (ids). */
+  appliesTo: string[];
+}
+
+export interface StandinPlan {
+  cases: StandinCase[];
+  /** Remote catalog entries without a stand-in in index.json (`<section> <id>`). */
+  missing: string[];
+  /** Remote LoRA entries with a stand-in-free reason not to render: [id, reason]. */
+  notRenderable: Array<[string, string]>;
+  /** owner/name -> folder, for startHub({ repos }). */
+  repos: Record<string, string>;
+  /** models/catalog.json with every remote entry replaced by its stand-in overlay entry. */
+  catalog: Json;
+}
+
+const sha256 = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
+const hubRepo = (standinId: string): string => `standin/${standinId}`;
+
+/** Whether the stand-ins are built (index.json exists). */
+export function standinsBuilt(): boolean {
+  return existsSync(join(STANDINS_DIR, 'index.json'));
+}
+
+/** The file rows of a real entry, re-measured on the stand-in folder `dir` (paths relative to `prefix` there). */
+function remeasure(files: FileRow[], dir: string, where: string, problems: string[]): FileRow[] {
+  return files.map((f) => {
+    const p = join(dir, f.path);
+    const present = existsSync(p);
+    if (!present && !f.optional) problems.push(`${where}: required file ${f.path} is not in the stand-in ${dir}; rebuild with \`${BUILD_STANDINS}\``);
+    const row: FileRow = { ...f };
+    if (f.size !== null) row.size = present ? statSync(p).size : null;
+    if (f.sha256 !== undefined) {
+      if (present) row.sha256 = sha256(p);
+      else delete row.sha256;
+    }
+    return row;
+  });
+}
+
+/**
+ * The stand-in plan for models/catalog.json (or `catalogFile`).
+ * @throws Error naming the index, the entry and the file when a stand-in lacks a required file, or a tokenizer repo
+ *   has no stand-in (both mean: rebuild the stand-ins, or add the missing one to training/make_standins.py).
+ */
+export function standinPlan(catalogFile = join(ROOT, 'models/catalog.json')): StandinPlan {
+  const index = JSON.parse(readFileSync(join(STANDINS_DIR, 'index.json'), 'utf8')) as { standins: IndexEntry[] };
+  const real = JSON.parse(readFileSync(catalogFile, 'utf8')) as Json & { models: Json[]; loras?: Json[] };
+  const problems: string[] = [];
+  const cases: StandinCase[] = [];
+  const missing: string[] = [];
+  const notRenderable: Array<[string, string]> = [];
+  const repos: Record<string, string> = {};
+  const byCatalogId = (id: string) => index.standins.find((s) => s.mimics.catalogId === id);
+  const byRepo = (repo: string) => index.standins.find((s) => s.mimics.repo === repo);
+
+  const rewrite = (e: Json, section: 'models' | 'loras'): Json => {
+    if (e.kind !== 'remote') return e;
+    const id = String(e.id);
+    const src = e.source as { type: string; repo?: string; revision?: string };
+    const appliesTo = section === 'loras' ? ((e.appliesTo as string[] | undefined) ?? []) : [];
+    const s = byCatalogId(id);
+    if (!s) {
+      if (section === 'loras' && appliesTo.length === 0) {
+        notRenderable.push([id, 'appliesTo is empty: no catalog pipeline takes this LoRA, so there is nothing to render it on (and no stand-in)']);
+      } else missing.push(`${section} ${id}`);
+      return e;
+    }
+    const dir = join(STANDINS_DIR, s.id);
+    const repo = hubRepo(s.id);
+    repos[repo] = dir;
+    const entry: Json = {
+      ...e,
+      name: `${String(e.name)} (stand-in)`,
+      source: { type: 'hf', repo, revision: src.revision ?? 'main' },
+      files: remeasure(e.files as FileRow[], dir, `${section} ${id}`, problems),
+      notes: [...((e.notes as string[]) ?? []), `Test-only: the stand-in ${s.id} (${s.mimics.repo}) served by the stand-in hub as ${repo}.`],
+    };
+    const tok = e.tokenizer as (Json & { source: string; repo?: string; path?: string; files?: FileRow[] }) | undefined;
+    if (tok?.source === 'hf' && tok.repo) {
+      const t = byRepo(tok.repo);
+      if (!t) problems.push(`${section} ${id}: its tokenizer repo ${tok.repo} has no stand-in in ${join(STANDINS_DIR, 'index.json')}`);
+      else {
+        const tdir = join(STANDINS_DIR, t.id);
+        repos[hubRepo(t.id)] = tdir;
+        entry.tokenizer = { ...tok, repo: hubRepo(t.id), files: remeasure(tok.files ?? [], join(tdir, tok.path ?? ''), `${section} ${id} tokenizer`, problems) };
+      }
+    }
+    cases.push({ catalogId: id, section, standinId: s.id, repo, realRepo: src.repo ?? '', entry, appliesTo });
+    return entry;
+  };
+
+  const models = real.models.map((m) => rewrite(m, 'models'));
+  const loras = (real.loras ?? []).map((l) => rewrite(l, 'loras'));
+  if (problems.length) throw new Error(problems.join('\n'));
+  return { cases, missing, notRenderable, repos, catalog: { ...real, models, loras } };
+}
+
+/**
+ * The hub behaviours every stand-in download goes through, on top of startHub's `redirect: 'cross-origin'` (each
+ * /resolve/ answer is a 302 to a second origin, the CDN, which serves the bytes), for each repo of `repos`:
+ * - Content-Range not readable on any Range answer: for a page, not in Access-Control-Expose-Headers (`page`);
+ *   for Node's fetch, which does not filter CORS headers, not sent at all (`node`);
+ * - HEAD answers without Content-Length (the size comes from a probe of the body);
+ * - the U-Net graph's ETag changes after its first two requests (the file changed on the server: the download
+ *   starts that file over);
+ * - a connection reset before any byte on the text encoder graph, and a connection dropped mid-body on the VAE
+ *   decoder graph (once each: retried);
+ * - the model index and scheduler config slow to answer (delay).
+ * File names cover both layouts: diffusers' (unet/model.onnx, ...) and webnn/sdxl-turbo's (onnx/unet_model_q4f16.onnx).
+ */
+export function hardFaults(target: 'page' | 'node', repos: readonly string[]): Array<HubFault & { pattern: string }> {
+  const faults: Array<HubFault & { pattern: string }> = [
+    target === 'page' ? { pattern: 'standin/*', exposeHeaders: ['Content-Length', 'ETag'] } : { pattern: 'standin/*', omitHeaders: ['Content-Range'] },
+    { pattern: 'standin/*', headNoLength: true },
+  ];
+  for (const r of repos) {
+    for (const unet of ['unet/model.onnx', 'onnx/unet_model_q4f16.onnx']) faults.push({ pattern: `${r}/${unet}`, etag: '"changed-on-the-server"', after: 2 });
+    for (const te of ['text_encoder/model.onnx', 'onnx/text_encoder_model_q4f16.onnx']) faults.push({ pattern: `${r}/${te}`, reset: true, times: 1 });
+    for (const vae of ['vae_decoder/model.onnx', 'onnx/vae_decoder_model_q4f16.onnx']) faults.push({ pattern: `${r}/${vae}`, closeAfter: 700, times: 1 });
+    for (const slow of ['model_index.json', 'scheduler/scheduler_config.json']) faults.push({ pattern: `${r}/${slow}`, delayMs: 150 });
+  }
+  return faults;
+}
+
+/**
+ * Steps a stand-in renders with in the tests: 1 for the few-step models (default steps up to 4: Turbo, LCM), else 2.
+ * One DDIM step with the real configs' leading spacing and steps_offset 1 is t = 1, where the U-Net output barely
+ * reaches the image (x0 is almost the latent itself), so the prompt could not show; two steps start at t = 501.
+ */
+export function testSteps(c: StandinCase): number {
+  const s = c.entry.sampler as { steps: number; stepRange: [number, number] };
+  return Math.max(s.stepRange[0], s.steps <= 4 ? 1 : 2);
+}
