@@ -5,7 +5,8 @@
  *     a file:// URL is read as the folder it names;
  *  2. an existing folder: its files as the app's folder picker gives them (`{ kind: 'files' }`, checked with
  *     `checkLayout` first), id `folder-<name>`, name "Folder <name>"; a shipped model's own folder
- *     (models/<id>) takes its catalog id and name, so the PNG's metadata names it as the app does;
+ *     (models/<id>) takes its catalog id and name, so the PNG's metadata names it as the app does; a folder that is
+ *     a remote entry's export (catalogEntryForFiles) carries the entry, as the app's folder import does;
  *  3. a catalog id (models/catalog.json, or --catalog): a shipped one is its folder under the package root; a remote
  *     one is downloaded by the engine's downloader into the disk cache (resumable, verified), progress on stderr,
  *     then loaded from the cache (`{ kind: 'cached' }`) with the catalog's overlay, as the app's library does.
@@ -14,7 +15,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkLayout, validateCatalog, validateCustomSource, type Catalog, type CatalogEntry, type ModelRef } from '../engine';
+import { catalogEntryForFiles, checkLayout, validateCatalog, validateCustomSource, type Catalog, type CatalogEntry, type ModelRef } from '../engine';
 import { folderFiles } from '../engine/node';
 import { CliError } from './errors';
 import { slugId } from '../engine';
@@ -57,16 +58,26 @@ async function isDir(p: string): Promise<boolean> {
   return (await stat(p).catch(() => null))?.isDirectory() === true;
 }
 
-/** A folder as a `files` ref, after the layout check the app's picker makes. */
-async function folderModel(dir: string, given: string, named?: { id: string; name: string }): Promise<ResolvedModel> {
+/**
+ * A folder as a `files` ref, after the layout check the app's picker makes. A folder that is the export of a remote
+ * catalog entry (catalogEntryForFiles: webnn/sdxl-turbo's flat `onnx/` graphs, SD-Turbo's three bare graphs) carries
+ * that entry, so it loads as the entry's download would (scheduler and defaults from the catalog).
+ */
+async function folderModel(dir: string, given: string, named?: { id: string; name: string }, catalog?: () => Promise<Catalog>): Promise<ResolvedModel> {
   const files = await folderFiles(dir);
-  const check = checkLayout(files.map((f) => f.path));
+  const paths = files.map((f) => f.path);
+  let entry: CatalogEntry | null = null;
+  if (!named && catalog) {
+    const models = await catalog().then((c) => c.models, () => []); // matching is a nicety: a folder loads without the catalog
+    entry = catalogEntryForFiles(paths, models);
+  }
+  const check = checkLayout(paths, undefined, entry);
   // A missing model_index.json is fine (the engine synthesizes one, as for a picked folder); the rest is required.
   if (!check.ok) throw new CliError(`--model ${given} is not a diffusers ONNX pipeline folder: ${check.messages.join(' ')}`);
   const name = basename(resolve(dir));
   const id = named?.id ?? slugId('folder', name);
   const label = named?.name ?? `Folder ${name}`;
-  return { ref: { id, name: label, kind: 'files', files }, id, name: label };
+  return { ref: { id, name: label, kind: 'files', files, ...(entry ? { entry } : {}) }, id, name: label };
 }
 
 export interface ResolveContext {
@@ -118,7 +129,7 @@ export async function resolveModel(spec: string, ctx: ResolveContext): Promise<R
   }
   if (await isDir(spec)) {
     const e = await shippedEntryAt(spec, ctx);
-    return folderModel(spec, spec, e ? { id: e.id, name: e.name } : undefined);
+    return folderModel(spec, spec, e ? { id: e.id, name: e.name } : undefined, ctx.catalog);
   }
   const st = await stat(spec).catch(() => null);
   if (st?.isFile()) throw new CliError(`--model ${spec} is a file; give the pipeline folder (the one holding model_index.json and unet/)`);

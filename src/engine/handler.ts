@@ -258,7 +258,7 @@ export class EngineHandler {
       return { source: ref.synthesizeIndex ? new CatalogOverlaySource(url, null) : url };
     }
     if (ref.kind === 'files') {
-      return { source: new CatalogOverlaySource(new FileMapSource(ref.name, new Map(ref.files.map((f) => [f.path, f.blob]))), null) };
+      return { source: new CatalogOverlaySource(new FileMapSource(ref.name, new Map(ref.files.map((f) => [f.path, f.blob]))), ref.entry ?? null) };
     }
     const store = await this.store();
     return { source: new CatalogOverlaySource(new StoreSource(store, ref.entry.id), ref.entry) };

@@ -21,5 +21,5 @@ export type { Catalog, CatalogEntry, CatalogFile, LoraAlphaStorage, LoraBaseFami
 export { getLoraEntry, LORA_SCALE_RANGE, lorasFor, validateCatalog } from './catalog/validate';
 export { DEFAULT_HUB_BASE, slugId } from './catalog/urls';
 export { CustomSourceError, validateCustomSource, type CustomSource } from './catalog/custom';
-export { checkLayout, layoutFilesFor, REQUIRED_LAYOUT, type LayoutCheck } from './catalog/files';
+export { catalogEntryForFiles, checkLayout, layoutFilesFor, REQUIRED_LAYOUT, type LayoutCheck, type LayoutRequirement } from './catalog/files';
 export type * from './protocol';

@@ -5,7 +5,7 @@
  * each graph as a WASM session to read its declared inputs and outputs (symbolic dimension names kept), resolves the
  * roles the pipeline binds (pipeline/bindings.ts ModelIo), and releases the sessions.
  */
-import { LAYOUT_FILES, buildLayout, parseJsonFile, type PipelineDefaults } from './layout';
+import { LAYOUT_FILES, buildLayout, parseJsonFile, pipelineKindOf, type PipelineDefaults, type PipelineKind } from './layout';
 import { createSession, type SessionHandle } from './ort';
 import { ModelIo } from './pipeline/bindings';
 import { makeScheduler } from './pipeline/load';
@@ -14,7 +14,7 @@ import type { ModelStore } from './download/store';
 import { FileMapSource, UrlSource, type ModelSource } from './source';
 import { CatalogOverlaySource, StoreSource } from './sources/catalogSource';
 import { readSidecars, sidecarsOf } from './sources/externalData';
-import { PromptTokenizer, readTokenizerFiles } from './tokenizer';
+import { PromptTokenizer, readTokenizerFiles, sdxlSecondTokenizerFiles } from './tokenizer';
 import { EngineError } from './errors';
 
 /** One declared input or output: ONNX name, element type ("float32", "int64", ...), dims (numbers or symbolic names). */
@@ -37,9 +37,32 @@ export interface GraphReport {
 
 /** The ONNX names the sampling loop binds to each role (io.ts IO_NAMES resolved against the graphs). */
 export interface BindingsReport {
+  /** `output`: last_hidden_state for SD; for SDXL the penultimate hidden states (`hidden_states.11`). */
   textEncoder: { inputIds: string; attentionMask: string | null; output: string };
-  unet: { sample: string; timestep: string; encoderHiddenStates: string; timestepCond: string | null; output: string; fixedBatch: number | null };
+  unet: {
+    sample: string;
+    timestep: string;
+    encoderHiddenStates: string;
+    timestepCond: string | null;
+    /** SDXL's added conditioning inputs (`text_embeds` [B, 1280], `time_ids` [B, 6]); null for SD. */
+    textEmbeds: string | null;
+    timeIds: string | null;
+    output: string;
+    fixedBatch: number | null;
+  };
   vaeDecoder: { latents: string; output: string };
+  /** SDXL's text_encoder_2: input ids, penultimate hidden states (`hidden_states.31`), pooled `text_embeds`; null for SD. */
+  textEncoder2: { inputIds: string; attentionMask: string | null; output: string; pooledOutput: string } | null;
+}
+
+/** A tokenizer as loaded: its length, special ids and which files it came from. */
+export interface TokenizerReport {
+  maxLength: number;
+  bosId: number | null;
+  eosId: number | null;
+  padId: number;
+  /** "tokenizer/tokenizer.json", "tokenizer/vocab.json + merges.txt", or for a derived tokenizer_2 "tokenizer/tokenizer.json". */
+  file: string;
 }
 
 export interface ModelReport {
@@ -52,7 +75,9 @@ export interface ModelReport {
    * embedding (timestep_cond; guidance = that embedding, w = guidance_scale - 1), else "StableDiffusionPipeline"
    * (classifier-free guidance when guidance_scale > 1). Null when the graphs fit no pipeline (see `problems`).
    */
-  kind: 'StableDiffusionPipeline' | 'LatentConsistencyModelPipeline' | null;
+  kind: 'StableDiffusionPipeline' | 'LatentConsistencyModelPipeline' | 'StableDiffusionXLPipeline' | null;
+  /** The engine's pipeline kind from model_index.json (layout.ts pipelineKindOf): 'sd' or 'sdxl' (two text encoders). */
+  pipelineKind: PipelineKind;
   /** model_index.json's component entries: name -> [library, class] (nulls as the file has them). */
   components: Record<string, [string | null, string | null]>;
   graphs: Record<string, GraphReport>;
@@ -60,11 +85,16 @@ export interface ModelReport {
   scheduler: {
     /** The class the model's default sampler runs (model_index.json "fewstep.sampler", else the config's class). */
     className: string;
-    /** Every key of that class with diffusers' defaults filled in (what `from_config` would hold). */
+    /**
+     * Every key of that class with diffusers' defaults filled in (what `from_config` would hold); for a class the
+     * engine does not run (PNDMScheduler), the config as the folder has it, and `problems` says so.
+     */
     config: Record<string, unknown>;
   };
   defaults: PipelineDefaults;
-  tokenizer: { maxLength: number; bosId: number | null; eosId: number | null; padId: number };
+  tokenizer: TokenizerReport;
+  /** SDXL's tokenizer_2 (its own files, or made from tokenizer/ with pad "!"); null for SD. */
+  tokenizer2: TokenizerReport | null;
   /** VAE scaling factor and the UNet's time_cond_proj_dim (null without one), after the layout's defaults. */
   scalingFactor: number;
   timeCondProjDim: number | null;
@@ -84,7 +114,7 @@ function sourceFor(ref: ModelRef, store?: ModelStore): ModelSource {
     const url = new UrlSource(ref.baseUrl);
     return ref.synthesizeIndex ? new CatalogOverlaySource(url, null) : url;
   }
-  if (ref.kind === 'files') return new CatalogOverlaySource(new FileMapSource(ref.name, new Map(ref.files.map((f) => [f.path, f.blob]))), null);
+  if (ref.kind === 'files') return new CatalogOverlaySource(new FileMapSource(ref.name, new Map(ref.files.map((f) => [f.path, f.blob]))), ref.entry ?? null);
   if (!store) throw new EngineError('BAD_REQUEST', `inspectModel: ${ref.id} is a cached model; pass the store it was downloaded into.`);
   return new CatalogOverlaySource(new StoreSource(store, ref.entry.id), ref.entry);
 }
@@ -112,21 +142,50 @@ export async function inspectModel(ref: ModelRef, opts: InspectOptions = {}): Pr
   const unetConfig = await json(LAYOUT_FILES.unetConfig, true);
   const vaeConfig = await json(LAYOUT_FILES.vaeDecoderConfig, true);
   const textEncoderConfig = await json(LAYOUT_FILES.textEncoderConfig, true);
-  const layout = buildLayout({ modelIndex, schedulerConfig, unetConfig, vaeConfig, textEncoderConfig });
-  const scheduler = makeScheduler(schedulerConfig, layout.defaults.sampler || undefined);
+  const sdxl = pipelineKindOf(modelIndex) === 'sdxl';
+  const textEncoder2Config = sdxl ? await json(LAYOUT_FILES.textEncoder2Config, true) : null;
+  const layout = buildLayout({ modelIndex, schedulerConfig, unetConfig, vaeConfig, textEncoderConfig, textEncoder2Config });
+  // A scheduler class the registry lacks (SD 2.1's PNDMScheduler) is a problem to report, not a reason to stop:
+  // `generate --sampler` runs such a folder with another class.
+  const problems: string[] = [];
+  let schedulerReport: ModelReport['scheduler'];
+  try {
+    const scheduler = makeScheduler(schedulerConfig, layout.defaults.sampler || undefined);
+    schedulerReport = { className: scheduler.config._class_name, config: { ...scheduler.config } };
+  } catch (e) {
+    if (!(e instanceof Error) || (e as EngineError).code !== 'SCHEDULER_UNSUPPORTED') throw e;
+    problems.push(`${LAYOUT_FILES.schedulerConfig}: ${e.message.split('. ')[0]}; choose a supported sampler to generate (fewstep generate --sampler ddim, or the app's sampler menu).`);
+    schedulerReport = { className: String(schedulerConfig._class_name), config: { ...schedulerConfig } };
+  }
   const maxPos = textEncoderConfig?.max_position_embeddings;
   const tok = (await readTokenizerFiles(read))!;
   const tokenizer = PromptTokenizer.fromJson(tok.tokenizerJson, tok.tokenizerConfig, typeof maxPos === 'number' ? maxPos : null, tok.file);
+  const tokReport = (t: PromptTokenizer, file: string): TokenizerReport => ({ maxLength: t.maxLength, bosId: t.bosId, eosId: t.eosId, padId: t.padId, file });
+  let tokenizer2: TokenizerReport | null = null;
+  if (sdxl) {
+    const maxPos2 = textEncoder2Config?.max_position_embeddings;
+    const hint = typeof maxPos2 === 'number' ? maxPos2 : null;
+    // As the loader (pipeline/sdxl.ts loadSecondTokenizer): tokenizer_2/'s own files, else made from tokenizer/'s.
+    const own = await readTokenizerFiles(read, 'tokenizer_2', true);
+    if (own) {
+      tokenizer2 = tokReport(PromptTokenizer.fromJson(own.tokenizerJson, own.tokenizerConfig, hint, own.file), own.file);
+    } else {
+      const d = sdxlSecondTokenizerFiles(tok.tokenizerJson, tok.tokenizerConfig);
+      tokenizer2 = tokReport(PromptTokenizer.fromJson(d.tokenizerJson, d.tokenizerConfig, hint, tok.file), `${tok.file} with pad "!" (no tokenizer_2/)`);
+    }
+  }
 
+  // The graphs where the layout puts them (model_index.json's fewstep.components for the flat onnx/ layout).
+  const c = layout.components;
   const graphFiles: Array<[string, string, boolean]> = [
-    ['text_encoder', LAYOUT_FILES.textEncoder, false],
-    ['unet', LAYOUT_FILES.unet, false],
-    ['vae_decoder', LAYOUT_FILES.vaeDecoder, false],
+    ['text_encoder', c.textEncoder, false],
+    ...(c.textEncoder2 ? [['text_encoder_2', c.textEncoder2, false] as [string, string, boolean]] : []),
+    ['unet', c.unet, false],
+    ['vae_decoder', c.vaeDecoder, false],
     ['vae_encoder', 'vae_encoder/model.onnx', true],
   ];
   const graphs: Record<string, GraphReport> = {};
   const sessions = new Map<string, SessionHandle>();
-  const problems: string[] = [];
   try {
     for (const [name, file, optional] of graphFiles) {
       const bytes = await read(file, optional);
@@ -142,7 +201,12 @@ export async function inspectModel(ref: ModelRef, opts: InspectOptions = {}): Pr
     let bindings: BindingsReport | null = null;
     let timeCondProjDim = layout.timeCondProjDim;
     try {
-      const io = new ModelIo({ textEncoder: sessions.get('text_encoder')!, unet: sessions.get('unet')!, vae: sessions.get('vae_decoder')! });
+      const te2 = sessions.get('text_encoder_2');
+      const io = new ModelIo(
+        { textEncoder: sessions.get('text_encoder')!, unet: sessions.get('unet')!, vae: sessions.get('vae_decoder')!, ...(te2 ? { textEncoder2: te2 } : {}) },
+        layout,
+      );
+      const x = io.sdxl;
       bindings = {
         textEncoder: { inputIds: io.ids.name, attentionMask: io.mask?.name ?? null, output: io.textOut },
         unet: {
@@ -150,10 +214,13 @@ export async function inspectModel(ref: ModelRef, opts: InspectOptions = {}): Pr
           timestep: io.timestep.name,
           encoderHiddenStates: io.encoderHiddenStates.name,
           timestepCond: io.timestepCond?.name ?? null,
+          textEmbeds: x?.textEmbeds.name ?? null,
+          timeIds: x?.timeIds.name ?? null,
           output: io.unetOut,
           fixedBatch: io.fixedBatch,
         },
         vaeDecoder: { latents: io.vaeIn.name, output: io.vaeOut },
+        textEncoder2: x ? { inputIds: x.ids2.name, attentionMask: x.mask2?.name ?? null, output: x.hidden2, pooledOutput: x.pooledOut } : null,
       };
       // As load.ts: the config's time_cond_proj_dim, else the graph's declared width (256 when symbolic).
       if (timeCondProjDim === null && io.timestepCond) {
@@ -166,13 +233,15 @@ export async function inspectModel(ref: ModelRef, opts: InspectOptions = {}): Pr
     return {
       source: source.label,
       pipelineClass: layout.pipelineClass,
-      kind: bindings === null ? null : timeCondProjDim !== null ? 'LatentConsistencyModelPipeline' : 'StableDiffusionPipeline',
+      kind: bindings === null ? null : layout.kind === 'sdxl' ? 'StableDiffusionXLPipeline' : timeCondProjDim !== null ? 'LatentConsistencyModelPipeline' : 'StableDiffusionPipeline',
+      pipelineKind: layout.kind,
       components: Object.fromEntries(Object.entries(modelIndex).filter(([k, v]) => !k.startsWith('_') && Array.isArray(v) && v.length === 2)) as ModelReport['components'],
       graphs,
       bindings,
-      scheduler: { className: scheduler.config._class_name, config: { ...scheduler.config } },
+      scheduler: schedulerReport,
       defaults: layout.defaults,
-      tokenizer: { maxLength: tokenizer.maxLength, bosId: tokenizer.bosId, eosId: tokenizer.eosId, padId: tokenizer.padId },
+      tokenizer: tokReport(tokenizer, tok.file),
+      tokenizer2,
       scalingFactor: layout.scalingFactor,
       timeCondProjDim,
       problems,

@@ -28,8 +28,12 @@ export type ModelRef =
    * `synthesizeIndex`: a custom source whose export may lack model_index.json (a default one is used then).
    */
   | { id: string; name: string; kind: 'url'; baseUrl: string; synthesizeIndex?: boolean }
-  /** Files picked from disk, keyed by path relative to the pipeline folder ("unet/model.onnx"). */
-  | { id: string; name: string; kind: 'files'; files: Array<{ path: string; blob: Blob }> }
+  /**
+   * Files picked from disk, keyed by path relative to the pipeline folder ("unet/model.onnx"). `entry`: the catalog
+   * entry the folder is an export of (catalog/files.ts catalogEntryForFiles), whose overlay fills what the folder
+   * lacks (scheduler, defaults, component configs) as for a download of it.
+   */
+  | { id: string; name: string; kind: 'files'; files: Array<{ path: string; blob: Blob }>; entry?: CatalogEntry }
   /**
    * A catalog entry downloaded into the model store (see `download`): read from OPFS / Cache Storage with no network
    * request; what the export lacks (model_index.json, scheduler and component configs) comes from the entry.

@@ -68,7 +68,8 @@ export function FolderImport() {
         />
       </label>
       <p className="muted">
-        A diffusers ONNX export: {REQUIRED_LAYOUT.map((r) => r.path).join(', ')} (model_index.json optional). Nothing is uploaded.
+        A diffusers ONNX export: {REQUIRED_LAYOUT.map((r) => r.label ?? r.path).join(', ')} (model_index.json optional; graphs may also be
+        in a flat onnx/ folder, as webnn/sdxl-turbo has them). Nothing is uploaded.
       </p>
       {folder.message && (
         <div

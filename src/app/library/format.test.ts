@@ -79,6 +79,24 @@ describe('planFolder', () => {
     const two = planFolder(EXPORT.filter((p) => !p.startsWith('tokenizer/')).map((p) => ({ path: `x/${p}`, file: blob() })));
     expect(two.check.missing).toEqual(['tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json']);
   });
+  it('a webnn/sdxl-turbo folder (flat onnx/ graphs, no scheduler config) is the sdxl-turbo entry\'s export', () => {
+    const files = [
+      'onnx/text_encoder_model_q4f16.onnx', 'onnx/text_encoder_2_model_q4f16.onnx', 'onnx/unet_model_q4f16.onnx', 'onnx/vae_decoder_model_q4f16.onnx',
+      'tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json', 'tokenizer_2/tokenizer.json', 'tokenizer_2/tokenizer_config.json',
+    ];
+    const plan = planFolder(files.map((p) => ({ path: `sdxl-turbo/${p}`, file: blob() })), catalog.models);
+    expect(plan.error).toBeNull();
+    expect(plan.entry?.id).toBe('sdxl-turbo');
+    const alone = planFolder(files.map((p) => ({ path: `sdxl-turbo/${p}`, file: blob() })));
+    expect(alone.entry).toBeNull();
+    expect(alone.check.missing).toEqual(['scheduler/scheduler_config.json']);
+  });
+  it('a tokenizer as vocab.json + merges.txt is complete; a plain SD export matches no catalog entry', () => {
+    const files = [...EXPORT.filter((p) => p !== 'tokenizer/tokenizer.json'), 'tokenizer/vocab.json', 'tokenizer/merges.txt', 'tokenizer/special_tokens_map.json'];
+    const plan = planFolder(files.map((p) => ({ path: `sd21/${p}`, file: blob() })), catalog.models);
+    expect(plan.error).toBeNull();
+    expect(plan.entry).toBeNull();
+  });
   it('an empty pick says what to pick', () => {
     expect(planFolder([]).error).toMatch(/empty/);
   });

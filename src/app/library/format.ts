@@ -2,7 +2,7 @@
  * Pure helpers of the model library: number formatting for progress, catalog summaries, the hub base and chunk size
  * from the query string, and folder-path handling for imports. No DOM, no store: unit-tested in format.test.ts.
  */
-import { checkLayout, DEFAULT_HUB_BASE, formatBytes, layoutFilesFor, type CatalogEntry, type LayoutCheck } from '../../engine';
+import { catalogEntryForFiles, checkLayout, DEFAULT_HUB_BASE, formatBytes, layoutFilesFor, type CatalogEntry, type LayoutCheck } from '../../engine';
 export { slugId } from '../../engine';
 
 /** "3.4 MiB/s"; an em dash while the speed is unknown. */
@@ -82,13 +82,18 @@ export interface FolderPlan {
   /** One message naming every missing file, or null when the layout is complete. */
   error: string | null;
   bytes: number;
+  /**
+   * The remote catalog entry the folder is an export of (engine catalogEntryForFiles: webnn/sdxl-turbo's flat
+   * onnx/ graphs, SD-Turbo's three bare graphs), or null; it loads as that entry's download would.
+   */
+  entry: CatalogEntry | null;
 }
 
 /**
  * Validate a picked or dropped folder before anything is loaded. The folder's own name (a single leading segment
  * common to every path) is stripped, the same way {@link checkLayout} does.
  */
-export function planFolder(picked: PickedFile[]): FolderPlan {
+export function planFolder(picked: PickedFile[], catalog: readonly CatalogEntry[] = []): FolderPlan {
   const norm = picked
     .map((p) => ({ path: p.path.replace(/\\/g, '/').replace(/^\.?\//, ''), file: p.file }))
     // hidden files (.DS_Store, .git/...) are not part of an export
@@ -100,6 +105,7 @@ export function planFolder(picked: PickedFile[]): FolderPlan {
       check: checkLayout([]),
       error: 'The folder is empty. Pick the folder of a diffusers ONNX export (the one holding unet/, text_encoder/, vae_decoder/).',
       bytes: 0,
+      entry: null,
     };
   }
   const check = checkLayout(norm.map((p) => p.path));
@@ -114,11 +120,14 @@ export function planFolder(picked: PickedFile[]): FolderPlan {
     }
   }
   const bytes = files.reduce((a, f) => a + f.blob.size, 0);
+  const entry = catalogEntryForFiles(files.map((f) => f.path), catalog);
+  // With a matching entry, what its overlay supplies (the scheduler config) is not required of the folder.
+  const final = entry ? checkLayout(files.map((f) => f.path), undefined, entry) : check;
   const where = root ? `The folder "${root}"` : 'The picked files';
-  const error = check.ok
+  const error = final.ok
     ? null
-    : `${where} is not a complete diffusers ONNX export. ${check.messages.join(' ')} ` +
+    : `${where} is not a complete diffusers ONNX export. ${final.messages.join(' ')} ` +
       'Pick the export\'s top folder (the one holding model_index.json, unet/, text_encoder/, vae_decoder/, scheduler/, tokenizer/).';
-  return { root, files, check, error, bytes };
+  return { root, files, check: final, error, bytes, entry };
 }
 

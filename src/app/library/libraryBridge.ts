@@ -176,7 +176,7 @@ export async function deleteCached(modelId: string): Promise<void> {
 
 /** Validate a picked or dropped folder first (specific message for what is missing), then load it. */
 export async function importFolder(picked: PickedFile[]): Promise<void> {
-  const plan = planFolder(picked);
+  const plan = planFolder(picked, useLibraryStore.getState().catalog);
   if (plan.error) {
     useLibraryStore.setState({ folder: { status: 'error', message: plan.error, missing: plan.check.missing } });
     return;
@@ -188,11 +188,11 @@ export async function importFolder(picked: PickedFile[]): Promise<void> {
     id,
     name: `Folder ${name}`,
     baseUrl: '',
-    description: `Imported from disk (${plan.files.length} files)`,
+    description: `Imported from disk (${plan.files.length} files)${plan.entry ? `, as ${plan.entry.name}` : ''}`,
     defaultSteps: null,
     guidanceScale: null,
     kind: 'local',
-    ref: { id, name: `Folder ${name}`, kind: 'files', files: plan.files },
+    ref: { id, name: `Folder ${name}`, kind: 'files', files: plan.files, ...(plan.entry ? { entry: plan.entry } : {}) },
   });
   await loadModel(id);
   const st = useAppStore.getState();

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { guidanceScaleEmbedding } from '../../schedulers';
 import { CustomSourceError, validateCustomSource } from './custom';
-import { checkLayout, layoutFilesFor, resolveLayoutFileUrl } from './files';
+import { catalogEntryForFiles, checkLayout, layoutFilesFor, resolveLayoutFileUrl } from './files';
 import { CatalogError, type CatalogEntry } from './schema';
 import { encodePath, hfResolveUrl, resolveFileUrl } from './urls';
 import { getCatalogEntry, getLoraEntry, lorasFor, validateCatalog } from './validate';
@@ -462,6 +462,37 @@ describe('checkLayout', () => {
     expect(r.ok).toBe(false);
     expect(r.missing).toEqual(['unet/model.onnx']);
     expect(r.messages).toEqual(['Missing unet/model.onnx (the UNet (denoiser) graph).']);
+  });
+
+  it('takes vocab.json + merges.txt for tokenizer.json, not one of them', () => {
+    const bpe = full.filter((p) => p !== 'tokenizer/tokenizer.json');
+    expect(checkLayout([...bpe, 'tokenizer/vocab.json', 'tokenizer/merges.txt']).ok).toBe(true);
+    const half = checkLayout([...bpe, 'tokenizer/vocab.json']);
+    expect(half.missing).toEqual(['tokenizer/tokenizer.json']);
+    expect(half.messages[0]).toMatch(/tokenizer\.json, or vocab\.json \+ merges\.txt/);
+  });
+
+  // webnn/sdxl-turbo as its repo has it (catalog entry sdxl-turbo), plus the tokenizers a user adds.
+  const sdxlFlat = [
+    'onnx/text_encoder_model_q4f16.onnx', 'onnx/text_encoder_2_model_q4f16.onnx', 'onnx/unet_model_q4f16.onnx', 'onnx/vae_decoder_model_q4f16.onnx',
+    'onnx/unet_model_qdq_q4f16.onnx', 'tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json',
+  ];
+  it('finds graphs in the flat onnx/ layout; the matching catalog entry supplies the scheduler config', () => {
+    const entries = validateCatalog(catalogJson).models;
+    expect(checkLayout(sdxlFlat).missing).toEqual(['scheduler/scheduler_config.json']);
+    const entry = catalogEntryForFiles(sdxlFlat, entries);
+    expect(entry?.id).toBe('sdxl-turbo');
+    expect(checkLayout(sdxlFlat, undefined, entry).ok).toBe(true);
+    expect(catalogEntryForFiles(sdxlFlat.filter((p) => !p.startsWith('onnx/unet_model_q4')), entries)).toBeNull();
+  });
+
+  it('matches a plain diffusers folder to an entry only by its exact graph set and without a scheduler config', () => {
+    const entries = validateCatalog(catalogJson).models;
+    const bare = ['text_encoder/model.onnx', 'unet/model.onnx', 'vae_decoder/model.onnx', 'tokenizer/tokenizer.json', 'tokenizer/tokenizer_config.json'];
+    expect(catalogEntryForFiles(bare, entries)?.id).toBe('sd-turbo'); // schmuell/sd-turbo-ort-web's three graphs
+    expect(catalogEntryForFiles([...bare, 'scheduler/scheduler_config.json'], entries)).toBeNull(); // any SD export
+    expect(catalogEntryForFiles([...bare, 'unet/model.onnx_data'], entries)).toBeNull();
+    expect(catalogEntryForFiles(full, entries.filter((e) => e.kind === 'shipped'))).toBeNull();
   });
 
   it('uses the catalog entry files type', () => {
