@@ -261,9 +261,10 @@ export const LARGE_GRAPH_BYTES = 128 * 1024 * 1024;
  * - `session.disable_prepacking = 1`: no second, prepacked copy of the GEMM/Conv weights made at load.
  * - `session.use_device_allocator_for_initializers = 1`: weights are allocated with plain malloc ("the memory
  *   allocation is made using malloc/new"), not carved out of the arena.
- * Measured (bench/memory.mjs' stand-in UNet alone, 1 GiB of fp16 weights, WASM in Node): the WASM heap after the
- * load is 3.35x the weight bytes with onnxruntime's defaults and 2.70x with these, the peak during the load 4.35x
- * and 3.70x (with the 1 GiB sidecar still in JS memory while the session is made).
+ * Measured (the fp16 stand-in UNet, its sidecar read on demand, WASM in Node; bench/README.md "Load memory" has
+ * the table): the WASM heap after the load is 3.07x the fp16 weight bytes with onnxruntime's defaults and 2.90x
+ * with these; prepacking alone is +0.26x and makes a run about 3x faster (so small graphs keep it); the arena and
+ * the device allocator change nothing measurable at load. Most of the heap is the fp32 copy of the weights (below).
  *
  * Not set, on purpose:
  * - `optimization.disable_specified_optimizers = ConstantFolding;FuseFp16InitializerToFp32NodeTransformer`. The
@@ -272,7 +273,11 @@ export const LARGE_GRAPH_BYTES = 128 * 1024 * 1024;
  *   heap after the load was 1.0x, but every run then casts all weights again: the stand-in UNet's run went from
  *   2.2 s to 145 s, and its first run grew the heap (which never shrinks) to 3.0x. The fp32 copy is needed either
  *   way; made once at load it costs least.
- * - `session.use_ort_model_bytes_for_initializers`: ORT-format models only (these are ONNX protobufs).
+ * - `session.use_ort_model_bytes_directly` / `session.use_ort_model_bytes_for_initializers`: ORT-format models
+ *   only (these are ONNX protobufs).
+ * - `graphOptimizationLevel: 'basic'` or `'disabled'`: 'basic' still folds the Casts (2.99x); 'disabled' keeps the
+ *   weights fp16 (1.01x after the load) but the first run makes every fp32 weight at once (3.02x, kept by the WASM
+ *   memory) and each run casts them again.
  * - `freeDimensionOverrides`: speed, not memory, and the symbolic dim names differ between exports.
  * - `preferredOutputLocation`: already 'gpu-buffer' on WebGPU (the session-options hook's default), for speed.
  */
@@ -289,6 +294,8 @@ export function largeGraphOptions(): ort.InferenceSession.SessionOptions {
  *
  * onnxruntime-web copies `bytes` and each `externalData[i].data` into its own memory while the session is made (WASM
  * heap, or GPU buffers for WebGPU weights) and keeps no reference to them afterwards: the caller may drop its own.
+ * `externalData[i].data` may be an OnDemandBytes (sources/onDemand.ts): onnxruntime then reads each tensor's byte
+ * range from the file as it copies it, and no JS buffer of the sidecar exists.
  * Graphs of {@link LARGE_GRAPH_BYTES} or more get {@link largeGraphOptions}; the session-options hook has the last word.
  */
 export async function createSession(
