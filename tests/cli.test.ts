@@ -10,7 +10,7 @@
  * of CPU per process on the 2-core machine. Wasm is deterministic, so pixels do not depend on the tier.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
@@ -296,6 +296,68 @@ describe('fewstep info', () => {
     expect(info.scheduler.className).toBe('EulerDiscreteScheduler');
     expect(info.scheduler.config).toMatchObject({ _class_name: 'EulerDiscreteScheduler', timestep_spacing: 'trailing', num_train_timesteps: 1000 });
     expect(info.problems).toEqual([]);
+  }, SLOW);
+
+  // The generated stand-ins of the real exports (training/make_standins.py; fixtures/ is not committed).
+  const STANDINS = join(ROOT, 'fixtures/generated/standins');
+  const built = (id: string): boolean => existsSync(join(STANDINS, id, 'standin.json'));
+
+  it.skipIf(!built('sdxl-turbo'))('the SDXL-Turbo stand-in in webnn/sdxl-turbo\'s flat onnx/ layout: both text encoders, SDXL I/O, the catalog\'s scheduler', async () => {
+    const r = await cli(['info', '--model', join(STANDINS, 'sdxl-turbo')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.kind).toBe('StableDiffusionXLPipeline');
+    expect(info.pipelineKind).toBe('sdxl');
+    expect(info.pipelineClass).toBe('ORTStableDiffusionXLPipeline');
+    expect(info.components.text_encoder_2).toEqual(['diffusers', 'OnnxRuntimeModel']);
+    expect(Object.fromEntries(Object.entries(info.graphs).map(([k, g]) => [k, (g as { file: string }).file]))).toEqual({
+      text_encoder: 'onnx/text_encoder_model_q4f16.onnx',
+      text_encoder_2: 'onnx/text_encoder_2_model_q4f16.onnx',
+      unet: 'onnx/unet_model_q4f16.onnx',
+      vae_decoder: 'onnx/vae_decoder_model_q4f16.onnx',
+    });
+    expect(info.graphs.text_encoder.inputs[0]).toEqual({ name: 'input_ids', type: 'int32', shape: ['batch_size', 'sequence_length'] });
+    expect(info.graphs.text_encoder_2.inputs[0]).toEqual({ name: 'input_ids', type: 'int64', shape: ['batch_size', 'sequence_length'] });
+    expect(info.graphs.unet.inputs.map((v: { name: string; type: string }) => `${v.name}:${v.type}`)).toEqual([
+      'sample:float16', 'timestep:float16', 'encoder_hidden_states:float16', 'text_embeds:float16', 'time_ids:float16',
+    ]);
+    expect(info.bindings.textEncoder.output).toBe('hidden_states.11');
+    expect(info.bindings.textEncoder2).toEqual({ inputIds: 'input_ids', attentionMask: null, output: 'hidden_states.31', pooledOutput: 'text_embeds' });
+    expect(info.bindings.unet).toMatchObject({ textEmbeds: 'text_embeds', timeIds: 'time_ids' });
+    // No scheduler config in the folder: the sdxl-turbo catalog entry's (EulerAncestral, trailing), as for its download.
+    expect(info.scheduler.config).toMatchObject({ _class_name: 'EulerAncestralDiscreteScheduler', timestep_spacing: 'trailing' });
+    expect(info.defaults).toMatchObject({ steps: 1, guidanceScale: 0 });
+    expect(info.tokenizer).toMatchObject({ padId: 49407, file: 'tokenizer/tokenizer.json' });
+    expect(info.tokenizer2).toMatchObject({ padId: 0, file: 'tokenizer_2/tokenizer.json' });
+    expect(info.problems).toEqual([]);
+  }, SLOW);
+
+  it('--lora: each LoRA checked against the U-Net on its own (keys matched and unmatched), one for another base refused with the engine\'s reason', async () => {
+    const other = join(STANDINS, 'lcm-lora-sdv1-5', 'pytorch_lora_weights.safetensors'); // SD 1.5's LCM-LoRA stand-in
+    const args = ['info', '--model', 'models/fewstep-teacher', '--lora', 'models/loras/fewstep-lcm-lora.safetensors', '--lora', 'models/loras/fewstep-style-ink.safetensors:0.8'];
+    const r = await cli(existsSync(other) ? [...args, '--lora', other] : args);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.loras[0]).toMatchObject({ name: 'fewstep-lcm-lora', scale: 1, unmatched: 0, textEncoderKeys: 0 });
+    expect(info.loras[0].matched).toBeGreaterThan(0);
+    expect(info.loras[1]).toMatchObject({ name: 'fewstep-style-ink', scale: 0.8, unmatched: 0 });
+    if (existsSync(other)) {
+      expect(info.loras[2]).toMatchObject({ name: 'pytorch_lora_weights', error: { code: 'LORA_MISMATCH' } });
+    }
+    expect(info.problems).toEqual([]);
+  }, SLOW);
+
+  it.skipIf(!built('sd-2-1-base'))('SD 2.1 base with only vocab.json + merges.txt: the CLIP tokenizer with "!" padding; PNDM is reported, not fatal', async () => {
+    const r = await cli(['info', '--model', join(STANDINS, 'sd-2-1-base')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.tokenizer).toEqual({ maxLength: 77, bosId: 49406, eosId: 49407, padId: 0, file: 'tokenizer/vocab.json + merges.txt' });
+    expect(info.tokenizer2).toBeNull();
+    expect(info.scheduler.className).toBe('PNDMScheduler');
+    expect(info.problems).toEqual([expect.stringMatching(/^scheduler\/scheduler_config\.json: Unsupported scheduler className "PNDMScheduler".*--sampler ddim/)]);
   }, SLOW);
 });
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateParams } from '../src/app/runs';
 import { toGenerationRecord } from '../src/app/compare/records';
 import { DEFAULT_SETTINGS, type RunResult, type Settings } from '../src/app/store';
-import { generateOptions, parseArgv, type GenerateOptions } from '../src/cli/args';
+import { generateOptions, infoOptions, parseArgv, type GenerateOptions } from '../src/cli/args';
 import { UsageError } from '../src/cli/errors';
 import { loraNameOf, loraSummary, paramsFor } from '../src/cli/generate';
 import { main } from '../src/cli/main';
@@ -98,6 +98,14 @@ describe('flags', () => {
         ms: 12.4,
       }),
     ).toBe(', LoRA a:1 + b:0.8 (merged in 12 ms; 3 keys unmatched; 2 text-encoder keys not applied)');
+  });
+
+  it('info takes --lora files to check, repeatable, with the same file[:strength] form', () => {
+    const info = (...a: string[]) => infoOptions(parseArgv(['info', '--model', 'm', ...a]).values);
+    expect(info()).toEqual({ model: 'm', loras: [] });
+    expect(info('--lora', 'a.safetensors', '--lora', 'b.safetensors:0.5').loras).toEqual([{ file: 'a.safetensors', scale: 1 }, { file: 'b.safetensors', scale: 0.5 }]);
+    expect(usage(() => info('--lora', 'a.safetensors:9'))).toMatch(/^--lora a\.safetensors:9: the strength/);
+    expect(usage(() => parseArgv(['info', '--model', 'm', '--prompt', 'x']))).toMatch(/^info: unknown flag --prompt/);
   });
 
   it('takes the sampler as a class name or a registry alias', () => {

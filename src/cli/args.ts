@@ -52,7 +52,15 @@ export const FLAGS: Record<Command, Record<string, FlagSpec>> = {
     },
     out: { value: true, example: 'image.png', help: 'the PNG to write (its folder must exist)' },
   },
-  info: { ...MODEL_FLAGS },
+  info: {
+    ...MODEL_FLAGS,
+    lora: {
+      value: true,
+      repeat: true,
+      example: 'adapter.safetensors',
+      help: 'a LoRA .safetensors file[:strength] to check against the U-Net: its keys matched and unmatched (nothing is generated); repeatable',
+    },
+  },
 };
 
 export interface ParsedArgs {
@@ -269,16 +277,21 @@ export function generateOptions(v: Record<string, string[]>): GenerateOptions {
   };
 }
 
+export interface InfoOptions extends ModelOptions {
+  /** --lora files to check against the model's U-Net, each on its own (info.ts). */
+  loras: LoraOption[];
+}
+
 /** Check `info`'s flags. */
-export function infoOptions(v: Record<string, string[]>): ModelOptions {
-  return modelOptions(v);
+export function infoOptions(v: Record<string, string[]>): InfoOptions {
+  return { ...modelOptions(v), loras: (v.lora ?? []).map(parseLoraOption) };
 }
 
 /** Help text: the usage line and each flag of `command` (all commands when null). */
 export function helpText(command: Command | null): string {
   const usage = {
     generate: 'fewstep generate --model <folder|URL|catalog id> --prompt "<text>" [--steps N] [--seed N] [--sampler NAME] [--guidance G] [--width W --height H] [--timesteps 999,749,499,249] [--lora file.safetensors[:strength] ...] --out image.png',
-    info: 'fewstep info --model <folder|URL|catalog id>',
+    info: 'fewstep info --model <folder|URL|catalog id> [--lora file.safetensors[:strength] ...]',
   };
   const cmds: Command[] = command ? [command] : ['generate', 'info'];
   const lines = ['Fewstep: text-to-image diffusion on the app\'s engine (onnxruntime-web WASM) from the command line.', ''];

@@ -16,6 +16,7 @@ import { CatalogOverlaySource, StoreSource } from './sources/catalogSource';
 import { readSidecars, sidecarsOf } from './sources/externalData';
 import { PromptTokenizer, readTokenizerFiles, sdxlSecondTokenizerFiles } from './tokenizer';
 import { EngineError } from './errors';
+import { mergeLoras, type LoraAdapter, type LoraMergeReport } from './lora';
 
 /** One declared input or output: ONNX name, element type ("float32", "int64", ...), dims (numbers or symbolic names). */
 export interface GraphValue {
@@ -100,13 +101,23 @@ export interface ModelReport {
   timeCondProjDim: number | null;
   /** Why this folder would not load or run, one sentence each; empty when nothing was found. */
   problems: string[];
+  /** With InspectOptions.loras: one entry per LoRA, in the order given. */
+  loras?: LoraCheck[];
 }
 
 export interface InspectOptions {
   /** The download cache, for `cached` refs. */
   store?: ModelStore;
   signal?: AbortSignal;
+  /**
+   * LoRA files to check against the U-Net, each on its own (lora/merge.ts mergeLoras on the graph's bytes, which are
+   * read for the report anyway): their keys matched and unmatched, or why the engine would refuse them.
+   */
+  loras?: LoraAdapter[];
 }
+
+/** One LoRA checked against the U-Net: mergeLoras' report, or the refusal (its EngineError code and message). */
+export type LoraCheck = LoraMergeReport | { name: string; scale: number; error: { code: string; message: string } };
 
 /** The source a load of `ref` reads (handler.ts sourceFor, the same three cases). */
 function sourceFor(ref: ModelRef, store?: ModelStore): ModelSource {
@@ -186,6 +197,7 @@ export async function inspectModel(ref: ModelRef, opts: InspectOptions = {}): Pr
   ];
   const graphs: Record<string, GraphReport> = {};
   const sessions = new Map<string, SessionHandle>();
+  let loras: LoraCheck[] | undefined;
   try {
     for (const [name, file, optional] of graphFiles) {
       const bytes = await read(file, optional);
@@ -196,6 +208,19 @@ export async function inspectModel(ref: ModelRef, opts: InspectOptions = {}): Pr
       const names = sidecarsOf(file, new Uint8Array(bytes)).map((r) => r.path);
       const s = await createSession(bytes, file, 'wasm', external);
       sessions.set(name, s);
+      if (name === 'unet' && opts.loras?.length) {
+        // Each adapter alone, so one that does not fit does not hide the others' counts. The session above was made
+        // first: a merge changes only weights, never the graph's inputs and outputs.
+        const graph = new Uint8Array(bytes);
+        loras = opts.loras.map((ad): LoraCheck => {
+          try {
+            return mergeLoras(graph, external, [ad], file).adapters[0];
+          } catch (e) {
+            const err = e as EngineError;
+            return { name: ad.name, scale: ad.scale, error: { code: err.code ?? 'INTERNAL', message: err.message } };
+          }
+        });
+      }
       graphs[name] = { file, bytes: size, externalData: names, inputs: values(s.inputs), outputs: values(s.outputs) };
     }
     let bindings: BindingsReport | null = null;
@@ -245,6 +270,7 @@ export async function inspectModel(ref: ModelRef, opts: InspectOptions = {}): Pr
       scalingFactor: layout.scalingFactor,
       timeCondProjDim,
       problems,
+      ...(loras ? { loras } : {}),
     };
   } finally {
     await Promise.all([...sessions.values()].map((s) => s.release().catch(() => undefined)));
