@@ -155,7 +155,8 @@ export function standinPlan(catalogFile = join(ROOT, 'models/catalog.json')): St
  * /resolve/ answer is a 302 to a second origin, the CDN, which serves the bytes), for each repo of `repos`:
  * - Content-Range not readable on any Range answer: for a page, not in Access-Control-Expose-Headers (`page`);
  *   for Node's fetch, which does not filter CORS headers, not sent at all (`node`);
- * - HEAD answers without Content-Length (the size comes from a probe of the body);
+ * - HEAD answers without Content-Length for the U-Net graph (its size comes from probes of the body: a 1-byte Range
+ *   whose Content-Range is hidden too, then a plain GET whose body is dropped);
  * - the U-Net graph's ETag changes after its first two requests (the file changed on the server: the download
  *   starts that file over);
  * - a connection reset before any byte on the text encoder graph, and a connection dropped mid-body on the VAE
@@ -166,9 +167,9 @@ export function standinPlan(catalogFile = join(ROOT, 'models/catalog.json')): St
 export function hardFaults(target: 'page' | 'node', repos: readonly string[]): Array<HubFault & { pattern: string }> {
   const faults: Array<HubFault & { pattern: string }> = [
     target === 'page' ? { pattern: 'standin/*', exposeHeaders: ['Content-Length', 'ETag'] } : { pattern: 'standin/*', omitHeaders: ['Content-Range'] },
-    { pattern: 'standin/*', headNoLength: true },
   ];
   for (const r of repos) {
+    for (const unet of ['unet/model.onnx', 'onnx/unet_model_q4f16.onnx']) faults.push({ pattern: `${r}/${unet}`, headNoLength: true });
     for (const unet of ['unet/model.onnx', 'onnx/unet_model_q4f16.onnx']) faults.push({ pattern: `${r}/${unet}`, etag: '"changed-on-the-server"', after: 2 });
     for (const te of ['text_encoder/model.onnx', 'onnx/text_encoder_model_q4f16.onnx']) faults.push({ pattern: `${r}/${te}`, reset: true, times: 1 });
     for (const vae of ['vae_decoder/model.onnx', 'onnx/vae_decoder_model_q4f16.onnx']) faults.push({ pattern: `${r}/${vae}`, closeAfter: 700, times: 1 });
