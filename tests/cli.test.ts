@@ -361,6 +361,25 @@ describe('fewstep info', () => {
   }, SLOW);
 });
 
+describe('fewstep generate on real-export stand-in folders', () => {
+  const STANDINS = join(ROOT, 'fixtures/generated/standins');
+  const built = (id: string): boolean => existsSync(join(STANDINS, id, 'standin.json'));
+  it.skipIf(!built('sdxl-turbo') || !built('lcm-dreamshaper-v7'))(
+    'the webnn/sdxl-turbo folder runs as its catalog entry (EulerAncestral, 1 step); LCM-Dreamshaper\'s vocab.json + merges.txt tokenizer loads',
+    async () => {
+      const out = join(tmp, 'sdxl.png');
+      const r = await cli(['generate', '--model', join(STANDINS, 'sdxl-turbo'), '--prompt', 'a cat!', '--seed', '3', '--out', out]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/: 512x512, folder-sdxl-turbo, EulerAncestralDiscreteScheduler 1 step, seed 3, /);
+      const lcm = await cli(['generate', '--model', join(STANDINS, 'lcm-dreamshaper-v7'), '--prompt', 'a cat!', '--steps', '1', '--seed', '3', '--out', join(tmp, 'lcm.png')]);
+      expect(lcm.stderr).toBe('');
+      expect(lcm.stdout).toMatch(/LCMScheduler 1 step/);
+    },
+    SLOW,
+  );
+});
+
 describe('fewstep: bad input is one line on stderr and a non-zero exit', () => {
   const ok = ['--prompt', 'x', '--seed', '1'];
   const cases: Array<[string, string[], RegExp, number]> = [
