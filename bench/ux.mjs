@@ -8,7 +8,13 @@
  *   - cold open: navigation -> first generated image painted, each in a fresh browser context (empty cache);
  * and where the slider's time goes (window.__fewstepUx: input -> request -> result -> drawn -> painted).
  *
- *   node bench/ux.mjs [--provider wasm|auto] [--cold 5] [--slider 20] [--interval 80] [--no-build] [--port 4318]
+ *   - return visit: the same, in a new page of a context that has opened the app once (HTTP cache and V8's
+ *     WebAssembly code cache warm), as a returning visitor without the service worker;
+ * The cold open's phases come from the app's start-up marks (fewstep:models-discovered, fewstep:load:*,
+ * fewstep:model-loaded); each interaction's engine time is split into the engine's own stages (text encoder, U-Net,
+ * VAE, the rest).
+ *
+ *   node bench/ux.mjs [--provider wasm|auto] [--cold 5] [--reopen 3] [--slider 20] [--interval 80] [--no-build] [--port 4318]
  *
  * Writes bench/results/ux-<timestamp>.json. Numbers are reported, never asserted.
  */
@@ -23,19 +29,20 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TEXT = 'a large yellow circle in the center on a navy background';
 
 function parseArgs(argv) {
-  const o = { provider: 'wasm', cold: 5, slider: 20, interval: 80, build: true, port: 4318, model: 'fewstep-turbo', steps: 1 };
+  const o = { provider: 'wasm', cold: 5, reopen: 3, slider: 20, interval: 80, build: true, port: 4318, model: 'fewstep-turbo', steps: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
     if (a === '--provider') o.provider = next();
     else if (a === '--cold') o.cold = Number(next());
+    else if (a === '--reopen') o.reopen = Number(next());
     else if (a === '--slider') o.slider = Number(next());
     else if (a === '--interval') o.interval = Number(next());
     else if (a === '--port') o.port = Number(next());
     else if (a === '--model') o.model = next();
     else if (a === '--no-build') o.build = false;
     else if (a === '--help') {
-      console.log('node bench/ux.mjs [--provider wasm|auto] [--cold 5] [--slider 20] [--interval 80] [--model fewstep-turbo] [--no-build] [--port 4318]');
+      console.log('node bench/ux.mjs [--provider wasm|auto] [--cold 5] [--reopen 3] [--slider 20] [--interval 80] [--model fewstep-turbo] [--no-build] [--port 4318]');
       process.exit(0);
     } else throw new Error(`Unknown option ${a}`);
   }
@@ -68,8 +75,8 @@ async function startPreview(port) {
 }
 
 /** Open the app and wait for its first image; returns the cold-open time and the start-up marks. */
-async function openApp(browser, url, query) {
-  const context = await browser.newContext({ serviceWorkers: 'block', viewport: { width: 1280, height: 900 } });
+async function openApp(browser, url, query, reuse = null) {
+  const context = reuse ?? (await browser.newContext({ serviceWorkers: 'block', viewport: { width: 1280, height: 900 } }));
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[page] ${e.message}`));
   await page.goto(`${url}?${query}`);
@@ -80,6 +87,26 @@ async function openApp(browser, url, query) {
     return { firstImageMs: window.__fewstepBench.firstImageMs, domContentLoaded: nav ? +nav.domContentLoadedEventEnd.toFixed(1) : null, marks };
   });
   return { context, page, cold };
+}
+
+/** Phases of a cold open from its start-up marks (ms after navigation), null where a mark is missing. */
+function coldPhases(c) {
+  const m = c.marks;
+  const first = (prefix) => {
+    const ks = Object.keys(m).filter((k) => k.startsWith(prefix));
+    return ks.length ? Math.min(...ks.map((k) => m[k])) : null;
+  };
+  const textEncoderDone = first('load:session-done:text_encoder');
+  const firstSession = first('load:session-initiate:');
+  return {
+    modelsDiscovered: m['models-discovered'] ?? null,
+    loadRequested: first('load-requested'),
+    firstSessionStarted: firstSession,
+    // The first session waits for onnxruntime's start-up (warm-up in the worker) and makes the text encoder's.
+    firstSessionDone: textEncoderDone,
+    modelLoaded: m['model-loaded'] ?? null,
+    firstImage: c.firstImageMs,
+  };
 }
 
 async function measureTyping(page, text, intervalMs) {
@@ -139,10 +166,18 @@ async function measureTyping(page, text, intervalMs) {
 function breakdown(samples) {
   const done = samples.filter((s) => s.painted !== null && s.result !== null && s.drawn !== null);
   const part = (f) => stats(done.map(f));
+  const staged = done.filter((s) => s.stages);
+  const stage = (f) => stats(staged.map(f));
   return {
     n: done.length,
     inputToRequest: part((s) => s.request - s.input),
     engine: part((s) => s.engineMs),
+    engineTextEncoder: stage((s) => s.stages.textEncoderMs + s.stages.tokenizeMs),
+    engineUnet: stage((s) => s.stages.unetMs),
+    engineVae: stage((s) => s.stages.vaeMs),
+    engineOther: stage((s) => s.stages.otherMs),
+    unetCalls: stage((s) => s.stages.unetCalls),
+    textEncoderRuns: staged.filter((s) => !s.stages.embeddingCached).length,
     messaging: part((s) => s.result - s.request - s.engineMs),
     resultToDrawn: part((s) => s.drawn - s.result),
     drawnToPainted: part((s) => s.painted - s.drawn),
@@ -166,11 +201,23 @@ async function main() {
     for (let i = 0; i < o.cold; i++) {
       const { context, cold } = await openApp(browser, url, query);
       colds.push(cold);
-      console.log(`cold open ${i + 1}/${o.cold}: ${cold.firstImageMs.toFixed(0)} ms  ${JSON.stringify(cold.marks)}`);
+      console.log(`cold open ${i + 1}/${o.cold}: ${cold.firstImageMs.toFixed(0)} ms  ${JSON.stringify(coldPhases(cold))}`);
       await context.close();
     }
-    result.cold = { ...stats(colds.map((c) => c.firstImageMs)), runs: colds };
+    const phases = colds.map(coldPhases);
+    const phaseStats = (list) => Object.fromEntries(Object.keys(list[0] ?? {}).map((k) => [k, stats(list.map((p) => p[k]).filter((x) => x !== null))]));
+    result.cold = { ...stats(colds.map((c) => c.firstImageMs)), phases: phaseStats(phases), runs: colds };
     const { context, page } = await openApp(browser, url, query);
+    // Return visits: new pages in this context, which has opened the app once (HTTP cache, wasm code cache).
+    const reopens = [];
+    for (let i = 0; i < o.reopen; i++) {
+      await page.waitForTimeout(1000);
+      const again = await openApp(browser, url, query, context);
+      reopens.push(again.cold);
+      console.log(`return visit ${i + 1}/${o.reopen}: ${again.cold.firstImageMs.toFixed(0)} ms  ${JSON.stringify(coldPhases(again.cold))}`);
+      await again.page.close();
+    }
+    result.returnVisit = { ...stats(reopens.map((c) => c.firstImageMs)), phases: phaseStats(reopens.map(coldPhases)), runs: reopens };
     const provider = await page.getByTestId('ep-badge').getAttribute('data-provider');
     result.provider = provider;
     await page.evaluate(() => window.__fewstepUx.clear());
@@ -192,13 +239,23 @@ async function main() {
       /* gone */
     }
   }
+  result.machine.loadAverageAtEnd = os.loadavg();
   const fmt = (s) => `p50 ${s.p50} ms, p95 ${s.p95} ms (n=${s.n}, min ${s.min}, max ${s.max})`;
-  console.log(`\nprovider: ${result.provider}, model ${o.model}, load average at start ${result.machine.loadAverage.map((x) => x.toFixed(1)).join(' ')}`);
+  const la = (xs) => xs.map((x) => x.toFixed(1)).join(' ');
+  console.log(`\nprovider: ${result.provider}, model ${o.model}, load average at start ${la(result.machine.loadAverage)}, at end ${la(result.machine.loadAverageAtEnd)}`);
   console.log(`cold open -> first image: ${fmt(result.cold)}`);
+  const ph = result.cold.phases;
+  if (ph.firstImage) console.log(`  cold phases (p50 ms after navigation): models discovered ${ph.modelsDiscovered.p50}, first session started ${ph.firstSessionStarted.p50}, text encoder session (after ORT start-up) ${ph.firstSessionDone.p50}, model loaded ${ph.modelLoaded.p50}, first image ${ph.firstImage.p50}`);
+  if (result.returnVisit.n) console.log(`return visit -> image:    ${fmt(result.returnVisit)}`);
   console.log(`slider -> screen:         ${fmt(result.slider)}`);
   console.log(`typing -> screen:         ${fmt(result.typing)} (a key every ${o.interval} ms; ${result.typing.requests} requests for ${result.typing.keystrokes} keys)`);
-  const b = result.slider.breakdown;
-  console.log(`slider breakdown (p50 / p95 ms): input->request ${b.inputToRequest.p50}/${b.inputToRequest.p95}, engine ${b.engine.p50}/${b.engine.p95}, worker messaging+queue ${b.messaging.p50}/${b.messaging.p95}, result->drawn ${b.resultToDrawn.p50}/${b.resultToDrawn.p95}, drawn->painted ${b.drawnToPainted.p50}/${b.drawnToPainted.p95}`);
+  for (const [name, b] of [['slider', result.slider.breakdown], ['typing', result.typing.breakdown]]) {
+    const pp = (x) => `${x.p50}/${x.p95}`;
+    console.log(
+      `${name} breakdown (p50/p95 ms, n=${b.n}): input->request ${pp(b.inputToRequest)}, engine ${pp(b.engine)} [text encoder ${pp(b.engineTextEncoder)} (${b.textEncoderRuns} runs), U-Net ${pp(b.engineUnet)} (${b.unetCalls.p50}-${b.unetCalls.max} calls), VAE ${pp(b.engineVae)}, other ${pp(b.engineOther)}], ` +
+        `worker messaging+queue ${pp(b.messaging)}, result->drawn ${pp(b.resultToDrawn)}, drawn->painted ${pp(b.drawnToPainted)}, total ${pp(b.total)}`,
+    );
+  }
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `ux-${result.startedAt.replace(/[:.]/g, '-')}.json`);

@@ -2,7 +2,7 @@
  * The one place the app talks to the engine worker. Turns store settings into requests and engine events into
  * store updates. A plain module (not a hook) so it can be tested and reused outside React.
  */
-import { asEngineError, createWorkerEngine, EngineError, isCancelled, type Engine, type LoadedModel } from '../engine';
+import { asEngineError, EngineError, isCancelled, type Engine, type LoadedModel } from '../engine';
 import { lcmPresetTransition } from './lora/lcmPreset';
 import { lcmLoraOf, lorasFromCatalog, mergeLoraLists, readLoraIndex } from './lora/loraIndex';
 import { readCatalog } from './catalog';
@@ -13,17 +13,11 @@ import { generateParams, runResult } from './runs';
 import { addRun, updateSettings, useAppStore, type RunResult } from './store';
 import { checkTimesteps, effectiveSampler } from './timesteps';
 import { markRequest, markResult } from './ux/marks';
+import { startEngine } from './engineWorker';
 
-let engine: Engine | null = null;
-
+/** The page's engine worker (engineWorker.ts; main.tsx starts it before the app loads). */
 export function getEngine(): Engine {
-  if (!engine) {
-    const worker = new Worker(new URL('../engine/worker.ts', import.meta.url), { type: 'module', name: 'fewstep-engine' });
-    engine = createWorkerEngine(worker);
-    const threads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-    void engine.request('configure', { numThreads: threads }).done;
-  }
-  return engine;
+  return startEngine();
 }
 
 /**
@@ -41,7 +35,7 @@ export function upsertModelChoice(choice: ModelChoice): void {
 export async function initApp(modelProviders: readonly ModelProvider[] = []): Promise<void> {
   // Read before any await: the URL is rewritten from the settings (startup.ts) once they change.
   const q = new URLSearchParams(location.search);
-  // Start the engine worker now: its script loads and starts while the model list is discovered (cold open).
+  // The engine worker started before the app loaded (main.tsx); here only for callers without main.tsx.
   getEngine();
   // Shipped models and the providers' (the library's cached downloads) are looked up at the same time (cold open).
   const [models, provided, loraIndex, catalogLoras] = await Promise.all([
@@ -126,6 +120,7 @@ export async function loadModel(modelId: string, opts: LoadOptions = {}): Promis
   // A new model starts with a fresh note: what was left behind, or nothing (the old model's preset note goes).
   if (notes.length || modelChanged) useLoraStore.setState({ note: notes.length ? notes.join(' ') : null });
   if (settings.modelId !== modelId) updateSettings({ modelId });
+  performance.mark(`fewstep:load-requested:${modelId}`);
   const { id, done } = getEngine().request(
     'load',
     {
@@ -134,7 +129,11 @@ export async function loadModel(modelId: string, opts: LoadOptions = {}): Promis
       ...(refs.length ? { loras: refs } : {}),
     },
     (ev) => {
-      if (ev.type === 'load-progress') useAppStore.setState((s) => (s.loading?.requestId === ev.id ? { loading: { ...s.loading, progress: ev.progress } } : {}));
+      if (ev.type !== 'load-progress') return;
+      const p = ev.progress;
+      // Start-up marks for bench/ux.mjs's cold-open breakdown: each file read and each session made, as it arrives here.
+      if (p.status !== 'progress') performance.mark(`fewstep:load:${p.phase}-${p.status}:${p.file}`);
+      useAppStore.setState((s) => (s.loading?.requestId === ev.id ? { loading: { ...s.loading, progress: p } } : {}));
     },
   );
   useAppStore.setState({ loading: { requestId: id, progress: null, startedAt: performance.now(), loras: wanted.length }, loadError: null });
@@ -259,7 +258,7 @@ export async function generate(): Promise<RunResult | null> {
   });
   try {
     const ev = await done;
-    markResult(id, ev.result.timings.totalMs);
+    markResult(id, ev.result.timings);
     const params = check.list ? { ...s, steps: check.list.length } : s;
     const now = useAppStore.getState().loaded;
     // The engine names the pipeline by its pool id ("<model>+lora(...)"); the run names the model and keeps its LoRAs.
@@ -275,5 +274,5 @@ export async function generate(): Promise<RunResult | null> {
 }
 
 export function cancelAll(): void {
-  if (engine) void engine.request('cancel', {}).done;
+  void getEngine().request('cancel', {}).done;
 }

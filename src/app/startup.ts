@@ -104,6 +104,14 @@ export function currentQuery(search: string = location.search): string {
   return [ours, rest].filter(Boolean).join('&');
 }
 
+/**
+ * How long the settings must stay unchanged before the URL is rewritten. Each history.replaceState is a
+ * same-document navigation, and Chromium reloads the page's icon on it (favicon.svg fetched and parsed again: about
+ * 5 ms of the main thread, more under load, measured in a trace of slider moves), so the URL follows once a drag or
+ * a burst of keystrokes has settled instead of on every move.
+ */
+export const URL_SYNC_DELAY_MS = 400;
+
 /** Keep the URL in step with the settings (debounced: a dragged slider changes them many times a second). */
 export function syncUrlWithSettings(): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -113,7 +121,8 @@ export function syncUrlWithSettings(): () => void {
     if (q !== location.search.replace(/^\?/, '')) history.replaceState(history.state, '', `${location.pathname}${q ? `?${q}` : ''}${location.hash}`);
   };
   const schedule = (): void => {
-    if (timer === null) timer = setTimeout(write, 150);
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(write, URL_SYNC_DELAY_MS);
   };
   const unsubA = useAppStore.subscribe((s, prev) => {
     if (s.settings !== prev.settings || s.loaded !== prev.loaded) schedule();

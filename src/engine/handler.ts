@@ -9,6 +9,7 @@ import { gpuCounters } from './gpu/counters';
 import { configureOrt, probeWebGpu, type ProviderPreference } from './ort';
 import { Evaluator } from './evaluator';
 import { Pipeline } from './pipeline';
+import { warmUpOrt } from './pipeline/warmup';
 import type { LoraAdapter } from './lora';
 import type { EngineEvent, LoadedModel, LoraRef, ModelRef, Request } from './protocol';
 import { LatestWinsRunner } from './queue';
@@ -309,6 +310,20 @@ export class EngineHandler {
       this.pool.delete(id);
       await e.pipeline.release();
     }
+  }
+
+  private warm: Promise<number | null> | null = null;
+
+  /**
+   * Start onnxruntime-web's runtime now (pipeline/warmup.ts): a one-node session made, run and released on WASM, so
+   * the first model's sessions do not pay the runtime's fetch, compile and first-call costs. The worker calls it once
+   * it is configured (thread count set), while the page is still finding its model; sessions made meanwhile queue
+   * behind it. Idempotent. Resolves to its wall time in ms, or null when it failed (the model's load then reports
+   * the same problem to the user).
+   */
+  warmUp(): Promise<number | null> {
+    this.warm ??= warmUpOrt('wasm').catch(() => null);
+    return this.warm;
   }
 
   /** Ids of the loaded pipelines (for tests and the UI). */

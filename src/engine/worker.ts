@@ -13,4 +13,8 @@ installGpuCounters();
 configureOrt({ wasmPaths: { mjs: ortMjsUrl, wasm: ortWasmUrl } });
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const handler = new EngineHandler((event, transfer) => scope.postMessage(event, transfer ?? []));
-scope.onmessage = (e: MessageEvent<Request>) => void handler.handle(e.data);
+scope.onmessage = (e: MessageEvent<Request>) => {
+  void handler.handle(e.data);
+  // Cold open: the runtime starts as soon as its thread count is known, while the page discovers its model.
+  if (e.data.type === 'configure') void handler.warmUp();
+};

@@ -1,8 +1,11 @@
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import type { RgbaImage } from '../../engine';
 
-/** Draws an RGBA image at its own resolution; CSS scales it (pixel-crisp below 256 px). */
-export function RgbaCanvas({ image, label, className, testId }: { image: RgbaImage; label: string; className?: string; testId?: string }) {
+/**
+ * Draws an RGBA image at its own resolution; CSS scales it (pixel-crisp below 256 px). Memoised: a list of them (the
+ * history strip) re-renders on every new run, and only the new one needs drawing.
+ */
+export const RgbaCanvas = memo(function RgbaCanvas({ image, label, className, testId }: { image: RgbaImage; label: string; className?: string; testId?: string }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const c = ref.current;
@@ -20,4 +23,4 @@ export function RgbaCanvas({ image, label, className, testId }: { image: RgbaIma
       className={`${className ?? ''} ${image.width < 256 ? 'pixelated' : ''}`.trim()}
     />
   );
-}
+});

@@ -1,4 +1,4 @@
-import { useEffect, type ComponentType } from 'react';
+import { useEffect, useState, type ComponentType } from 'react';
 import { BenchPanel } from '../bench/BenchPanel';
 import { Charts } from '../compare/Charts';
 import { CompareSection } from '../compare/CompareSection';
@@ -58,6 +58,20 @@ function Tabs() {
   );
 }
 
+/**
+ * The A/B view, folded by default. Mounted only while open: closed, it would still redraw its two canvases and
+ * rebuild its two run lists on every new image (work on each slider move and keystroke that nobody sees).
+ */
+function ABDetails() {
+  const [open, setOpen] = useState(false);
+  return (
+    <details className="ab-details" data-testid="ab-toggle" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>A/B compare two results</summary>
+      {open && <ABView />}
+    </details>
+  );
+}
+
 function GenerateView() {
   return (
     <div className="generate-view">
@@ -67,10 +81,7 @@ function GenerateView() {
       </section>
       <ControlPanel />
       <section className="output" aria-label="Details">
-        <details className="ab-details" data-testid="ab-toggle">
-          <summary>A/B compare two results</summary>
-          <ABView />
-        </details>
+        <ABDetails />
         <Timings />
         <ExportMenu />
         <Filmstrip />

@@ -1,4 +1,5 @@
 import { useMemo } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { GENERATE_LIMITS, isValidSeed } from '../../engine';
 import { cancelAll, generate, loadModel } from '../engineBridge';
 import { requestLive } from '../live';
@@ -87,12 +88,35 @@ function StochasticitySlider() {
   );
 }
 
+/** Stop: its own component, so a generation starting and ending re-renders this button, not the whole form. */
+function StopButton() {
+  const busy = useAppStore((s) => s.running !== null || s.loading !== null);
+  return (
+    <button type="button" data-testid="cancel" disabled={!busy} onClick={cancelAll}>
+      Stop
+    </button>
+  );
+}
+
+/**
+ * The settings form. It reads only the settings it shows (the prompt box and the steps slider read their own), so a
+ * slider move, a keystroke or a generation starting and ending does not re-render the whole form (issue 15: live
+ * typing and sliding).
+ */
 export function ControlPanel() {
-  const settings = useAppStore((s) => s.settings);
+  const settings = useAppStore(
+    useShallow((s) => ({
+      timesteps: s.settings.timesteps,
+      sampler: s.settings.sampler,
+      modelId: s.settings.modelId,
+      seed: s.settings.seed,
+      guidanceScale: s.settings.guidanceScale,
+      provider: s.settings.provider,
+    })),
+  );
   const models = useAppStore((s) => s.models);
   const loaded = useAppStore((s) => s.loaded);
   const loading = useAppStore((s) => s.loading);
-  const running = useAppStore((s) => s.running);
   const showPreviews = useAppStore((s) => s.showPreviews);
   // While an LCM-LoRA is applied its guidance range holds (lora/lcmPreset.ts).
   const preset = useLoraStore((s) => s.preset);
@@ -218,9 +242,7 @@ export function ControlPanel() {
         >
           Generate
         </button>
-        <button type="button" data-testid="cancel" disabled={!running && !loading} onClick={cancelAll}>
-          Stop
-        </button>
+        <StopButton />
       </div>
       {blocked && (
         <p className="hint warn" id="generate-blocked" data-testid="generate-blocked">

@@ -5,6 +5,8 @@
  *   -> drawn (store update, React commit, putImageData) -> painted (next frame).
  * `window.__fewstepUx` exposes the samples to bench/ux.mjs; nothing is recorded until an input is stamped.
  */
+import type { StageTimings } from '../../engine';
+
 export type UxKind = 'slider' | 'typing' | 'other';
 
 export interface UxSample {
@@ -17,6 +19,11 @@ export interface UxSample {
   painted: number | null;
   /** The engine's own time for this generation (GenerateResult.timings.totalMs). */
   engineMs: number | null;
+  /**
+   * Where the engine's time went (GenerateResult.timings, ms): text encoder (0 when the prompt's embedding came from
+   * the cache), U-Net calls summed, VAE decode, and the rest (scheduler, conversions, queue).
+   */
+  stages: { tokenizeMs: number; textEncoderMs: number; unetMs: number; unetCalls: number; vaeMs: number; otherMs: number; embeddingCached: boolean } | null;
   prompt: string;
 }
 
@@ -38,17 +45,29 @@ export function markRequest(requestId: string, prompt: string): void {
   const t = performance.now();
   const input = pendingInput ?? { kind: 'other' as const, t };
   pendingInput = null;
-  const s: UxSample = { kind: input.kind, requestId, input: input.t, request: t, result: null, drawn: null, painted: null, engineMs: null, prompt };
+  const s: UxSample = { kind: input.kind, requestId, input: input.t, request: t, result: null, drawn: null, painted: null, engineMs: null, stages: null, prompt };
   byRequest.set(requestId, s);
   samples.push(s);
   if (samples.length > MAX_SAMPLES) byRequest.delete(samples.shift()!.requestId);
 }
 
-export function markResult(requestId: string, engineMs: number): void {
+/** The engine's result arrived on this thread; `timings` are the engine's own (GenerateResult.timings). */
+export function markResult(requestId: string, timings: StageTimings): void {
   const s = byRequest.get(requestId);
   if (!s) return;
   s.result = performance.now();
-  s.engineMs = engineMs;
+  s.engineMs = timings.totalMs;
+  const unetMs = timings.unetMs.reduce((a, b) => a + b, 0);
+  const known = timings.tokenizeMs + timings.textEncoderMs + unetMs + timings.vaeMs;
+  s.stages = {
+    tokenizeMs: timings.tokenizeMs,
+    textEncoderMs: timings.textEncoderMs,
+    unetMs,
+    unetCalls: timings.unetMs.length,
+    vaeMs: timings.vaeMs,
+    otherMs: Math.max(0, timings.totalMs - known),
+    embeddingCached: timings.embeddingCached,
+  };
 }
 
 /** The main canvas now holds this request's image; stamps the paint on the next frame. */
