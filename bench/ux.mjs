@@ -14,12 +14,16 @@
  * fewstep:model-loaded); each interaction's engine time is split into the engine's own stages (text encoder, U-Net,
  * VAE, the rest).
  *
- *   node bench/ux.mjs [--provider wasm|auto] [--cold 5] [--reopen 3] [--slider 20] [--interval 80] [--no-build] [--port 4318]
+ * --trace records a Chromium trace of the slider moves (bench/results/ux-trace-<time>.json, open it in
+ * chrome://tracing or Perfetto) and prints the CPU time per move of each thread that worked (main thread, engine
+ * worker, V8's background compilers, compositor, GPU process) and the main thread's biggest event kinds.
+ *
+ *   node bench/ux.mjs [--provider wasm|auto] [--cold 5] [--reopen 3] [--slider 20] [--interval 80] [--no-build] [--port 4318] [--trace]
  *
  * Writes bench/results/ux-<timestamp>.json. Numbers are reported, never asserted.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,8 +45,9 @@ function parseArgs(argv) {
     else if (a === '--port') o.port = Number(next());
     else if (a === '--model') o.model = next();
     else if (a === '--no-build') o.build = false;
+    else if (a === '--trace') o.trace = true;
     else if (a === '--help') {
-      console.log('node bench/ux.mjs [--provider wasm|auto] [--cold 5] [--reopen 3] [--slider 20] [--interval 80] [--model fewstep-turbo] [--no-build] [--port 4318]');
+      console.log('node bench/ux.mjs [--provider wasm|auto] [--cold 5] [--reopen 3] [--slider 20] [--interval 80] [--model fewstep-turbo] [--no-build] [--port 4318] [--trace]');
       process.exit(0);
     } else throw new Error(`Unknown option ${a}`);
   }
@@ -185,6 +190,38 @@ function breakdown(samples) {
   };
 }
 
+/**
+ * CPU per slider move from a Chromium trace: per thread, the thread CPU time (tdur) of its top-level tasks; for the
+ * renderer's main thread and the engine worker, the event kinds with the most CPU (nested events overlap, so those
+ * rows add up to more than the thread's total).
+ */
+function summariseTrace(file, moves) {
+  const t = JSON.parse(readFileSync(file, 'utf8'));
+  const events = t.traceEvents ?? t;
+  const threads = new Map();
+  const processes = new Map();
+  for (const e of events) {
+    if (e.ph === 'M' && e.name === 'thread_name') threads.set(`${e.pid}:${e.tid}`, e.args.name);
+    if (e.ph === 'M' && e.name === 'process_name') processes.set(e.pid, e.args.name);
+  }
+  const TOP = new Set(['ThreadControllerImpl::RunTask', 'ThreadPool_RunTask', 'SingleThreadTaskGraphRunner::RunTaskWithLockAcquired']);
+  const perThread = new Map();
+  const kinds = new Map();
+  for (const e of events) {
+    if (e.ph !== 'X' || !e.dur) continue;
+    const thread = threads.get(`${e.pid}:${e.tid}`) ?? String(e.tid);
+    const where = `${processes.get(e.pid) ?? e.pid} / ${thread}`;
+    const cpu = (e.tdur ?? 0) / 1000;
+    if (TOP.has(e.name)) perThread.set(where, (perThread.get(where) ?? 0) + cpu);
+    if (processes.get(e.pid) === 'Renderer' && (thread === 'CrRendererMain' || thread === 'DedicatedWorker thread' || thread === 'ThreadPoolForegroundWorker')) {
+      const k = `${thread}: ${e.name}`;
+      kinds.set(k, (kinds.get(k) ?? 0) + cpu);
+    }
+  }
+  const perMove = (m) => Object.fromEntries([...m].sort((a, b) => b[1] - a[1]).slice(0, 16).map(([k, v]) => [k, +(v / moves).toFixed(2)]));
+  return { cpuPerMoveByThread: perMove(perThread), cpuPerMoveByEvent: perMove(kinds) };
+}
+
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   if (o.build) {
@@ -221,7 +258,16 @@ async function main() {
     const provider = await page.getByTestId('ep-badge').getAttribute('data-provider');
     result.provider = provider;
     await page.evaluate(() => window.__fewstepUx.clear());
+    const traceFile = join(ROOT, 'bench', 'results', `ux-trace-${result.startedAt.replace(/[:.]/g, '-')}.json`);
+    if (o.trace) {
+      mkdirSync(dirname(traceFile), { recursive: true });
+      await browser.startTracing(page, { path: traceFile, categories: ['devtools.timeline', 'v8', 'v8.wasm', 'blink', 'toplevel', 'disabled-by-default-devtools.timeline'] });
+    }
     const slider = await page.evaluate((n) => window.__fewstepBench.slider(n), o.slider);
+    if (o.trace) {
+      await browser.stopTracing();
+      result.sliderTrace = { file: traceFile, ...summariseTrace(traceFile, o.slider) };
+    }
     const uxSlider = (await page.evaluate(() => window.__fewstepUx.samples())).filter((s) => s.kind === 'slider');
     result.slider = { ...stats(slider.samples), samples: slider.samples.map((x) => +x.toFixed(1)), steps: slider.steps, breakdown: breakdown(uxSlider) };
     // Back to the model's 1-step position before typing.
@@ -255,6 +301,10 @@ async function main() {
       `${name} breakdown (p50/p95 ms, n=${b.n}): input->request ${pp(b.inputToRequest)}, engine ${pp(b.engine)} [text encoder ${pp(b.engineTextEncoder)} (${b.textEncoderRuns} runs), U-Net ${pp(b.engineUnet)} (${b.unetCalls.p50}-${b.unetCalls.max} calls), VAE ${pp(b.engineVae)}, other ${pp(b.engineOther)}], ` +
         `worker messaging+queue ${pp(b.messaging)}, result->drawn ${pp(b.resultToDrawn)}, drawn->painted ${pp(b.drawnToPainted)}, total ${pp(b.total)}`,
     );
+  }
+  if (result.sliderTrace) {
+    console.log(`slider trace (${result.sliderTrace.file}), CPU ms per move by thread: ${JSON.stringify(result.sliderTrace.cpuPerMoveByThread)}`);
+    console.log(`  by event: ${JSON.stringify(result.sliderTrace.cpuPerMoveByEvent)}`);
   }
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
