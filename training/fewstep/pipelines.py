@@ -24,11 +24,12 @@ METHOD_COMPUTE = {
     "fewstep-teacher": "12000 steps x 32 from scratch (three resumed runs) + 8520 x 32 of fine-tuning in 36 min",
     **{f"fewstep-progressive-{n}": "4 halvings (16 -> 8 -> 4 -> 2 -> 1), 1500 steps x 32 per stage (2000 for the "
        "last), 25 min in all (fresh from the current teacher); needs the teacher" for n in (1, 2, 4, 8)},
-    "fewstep-lcm": "6000 steps x 32 in 33 min (fresh from the current teacher); needs the teacher",
+    "fewstep-lcm": "6000 steps x 32 in 33 min (fresh from the current teacher) + 5000 at lr 5e-5 in 59 min on a shared "
+                   "machine (~20 alone); needs the teacher",
     "fewstep-direct": "6000 teacher DDIM-50 pairs (42 min of sampling) + 6000 steps x 64 in 27 min; needs the teacher",
     "fewstep-ict": "12235 steps x 64 in 124 min from random init; no teacher",
-    "fewstep-turbo": "5000 steps x 32 in 35 min (fresh from the current teacher); needs the teacher and a "
-                     "discriminator",
+    "fewstep-turbo": "5000 steps x 32 in 35 min (fresh from the current teacher) + 4951 with half of each batch at "
+                     "t = 999 in 60 min on a shared machine (~21 alone); needs the teacher and a discriminator",
 }
 
 
