@@ -15,7 +15,7 @@ import { toGenerationRecord } from '../src/app/compare/records';
 import { DEFAULT_SETTINGS, type RunResult, type Settings } from '../src/app/store';
 import { generateOptions, infoOptions, parseArgv, type GenerateOptions } from '../src/cli/args';
 import { UsageError } from '../src/cli/errors';
-import { loraNameOf, loraSummary, paramsFor } from '../src/cli/generate';
+import { loraNameOf, loraSummary, paramsFor, withLoraPaths } from '../src/cli/generate';
 import { main } from '../src/cli/main';
 import { slugId } from '../src/cli/models';
 import { generationRecord } from '../src/cli/record';
@@ -86,7 +86,13 @@ describe('flags', () => {
     expect(usage(() => gen('--lora', 'a.safetensors:4.5'))).toBe('--lora a.safetensors:4.5: the strength after \':\' must be a number from -4 to 4, got "4.5"');
     expect(usage(() => gen('--lora', 'a.safetensors:'))).toBe('--lora a.safetensors:: the strength after \':\' must be a number from -4 to 4, got ""');
     expect(usage(() => gen('--lora', ':0.5'))).toBe('--lora ":0.5": give a .safetensors file, e.g. --lora adapter.safetensors:0.8');
+    // a ':' inside the file name stays in it unless a number or a .safetensors name frames it
+    expect(gen('--lora', 'my:lora.safetensors').loras).toEqual([{ file: 'my:lora.safetensors', scale: 1 }]);
+    expect(gen('--lora', 'my:lora.safetensors:0.25').loras).toEqual([{ file: 'my:lora.safetensors', scale: 0.25 }]);
     expect(loraNameOf('models/loras/fewstep-lcm-lora.safetensors')).toBe('fewstep-lcm-lora');
+    const err = withLoraPaths(new EngineError('LORA_INVALID', 'LoRA "ink": header is not JSON.'), [{ file: 'dl/ink.safetensors', scale: 1 }]) as Error;
+    expect(err.message).toBe('LoRA "dl/ink.safetensors": header is not JSON.');
+    expect((err as EngineError).code).toBe('LORA_INVALID');
     expect(loraSummary(undefined)).toBe('');
     expect(
       loraSummary({

@@ -185,18 +185,23 @@ export interface LoraOption {
   scale: number;
 }
 
+/** A --lora strength: a decimal number, optionally signed, with an optional exponent. */
+const STRENGTH = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
 /**
- * A --lora value: `file` or `file:strength` (the last ':' starts the strength unless what follows it is a path, as
- * in `C:\loras\a.safetensors`).
+ * A --lora value: `file` or `file:strength`. The last ':' starts the strength when what follows it is a number, or
+ * when what precedes it ends in `.safetensors` (so a bad strength is reported as such); otherwise the ':' is part of
+ * the file name (`my:lora.safetensors`, `C:\loras\a.safetensors`).
  * @throws UsageError for an empty file name, or a strength that is not a number within +-LORA_SCALE_LIMIT
  */
 export function parseLoraOption(text: string): LoraOption {
   const i = text.lastIndexOf(':');
-  const split = i >= 0 && !/[\\/]/.test(text.slice(i + 1));
+  const after = text.slice(i + 1).trim();
+  const split = i >= 0 && (STRENGTH.test(after) || /\.safetensors$/i.test(text.slice(0, i)));
   const file = split ? text.slice(0, i) : text;
   const strength = split ? text.slice(i + 1).trim() : '1';
   if (file.trim() === '') throw new UsageError(`--lora "${text}": give a .safetensors file, e.g. --lora adapter.safetensors:0.8`);
-  const scale = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(strength) ? Number(strength) : NaN;
+  const scale = STRENGTH.test(strength) ? Number(strength) : NaN;
   if (!Number.isFinite(scale) || Math.abs(scale) > LORA_SCALE_LIMIT) {
     throw new UsageError(`--lora ${text}: the strength after ':' must be a number from -${LORA_SCALE_LIMIT} to ${LORA_SCALE_LIMIT}, got "${strength}"`);
   }

@@ -110,6 +110,18 @@ async function writeOut(file: string, bytes: Uint8Array, given: string): Promise
 }
 
 /**
+ * An engine error about a LoRA names it by its adapter name (`LoRA "fewstep-lcm-lora": ...`); on the command line the
+ * file as typed is what the user can act on, so the message names that path instead. Other errors pass unchanged.
+ */
+export function withLoraPaths(e: unknown, loras: readonly LoraOption[]): unknown {
+  if (!(e instanceof Error) || loras.length === 0) return e;
+  let message = e.message;
+  for (const l of loras) message = message.split(`LoRA "${loraNameOf(l.file)}"`).join(`LoRA "${l.file}"`);
+  if (message !== e.message) e.message = message;
+  return e;
+}
+
+/**
  * Run `generate`. Prints one summary line on stdout.
  * @throws UsageError / CliError / EngineError (the caller prints the one line and picks the exit status)
  */
@@ -118,7 +130,11 @@ export async function runGenerate(opts: GenerateOptions, cli: CliEnv): Promise<v
   const loras = await readLoras(opts.loras);
   const { engine, model } = await openSession(opts, cli);
   try {
-    const loaded = await engine.request('load', { model: model.ref, provider: 'wasm', ...(loras.length ? { loras } : {}) }).done;
+    const loaded = await engine
+      .request('load', { model: model.ref, provider: 'wasm', ...(loras.length ? { loras } : {}) })
+      .done.catch((e: unknown) => {
+        throw withLoraPaths(e, opts.loras);
+      });
     checkSize(opts, loaded);
     const params = paramsFor(opts, loaded);
     const { result } = await engine.request('generate', { params, modelId: loaded.id }).done;
