@@ -349,15 +349,17 @@ describe('fewstep info', () => {
     expect(info.problems).toEqual([]);
   }, SLOW);
 
-  it.skipIf(!built('sd-2-1-base'))('SD 2.1 base with only vocab.json + merges.txt: the CLIP tokenizer with "!" padding; PNDM is reported, not fatal', async () => {
+  it.skipIf(!built('sd-2-1-base'))('SD 2.1 base with only vocab.json + merges.txt: the CLIP tokenizer with "!" padding; PNDM runs as DDIM and is reported', async () => {
     const r = await cli(['info', '--model', join(STANDINS, 'sd-2-1-base')]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const info = JSON.parse(r.stdout);
     expect(info.tokenizer).toEqual({ maxLength: 77, bosId: 49406, eosId: 49407, padId: 0, file: 'tokenizer/vocab.json + merges.txt' });
     expect(info.tokenizer2).toBeNull();
-    expect(info.scheduler.className).toBe('PNDMScheduler');
-    expect(info.problems).toEqual([expect.stringMatching(/^scheduler\/scheduler_config\.json: Unsupported scheduler className "PNDMScheduler".*--sampler ddim/)]);
+    // diffusers' SD 2.1 export ships PNDMScheduler: it runs as DDIMScheduler from the same config, and info says so
+    expect(info.scheduler.className).toBe('DDIMScheduler');
+    expect(info.scheduler.config).toMatchObject({ steps_offset: 1, set_alpha_to_one: false, prediction_type: 'epsilon' });
+    expect(info.problems).toEqual([expect.stringMatching(/^scheduler\/scheduler_config\.json: PNDMScheduler is not implemented; generation runs DDIMScheduler from its config/)]);
   }, SLOW);
 });
 

@@ -129,7 +129,8 @@ describe('EngineHandler', () => {
     expect(err2?.type === 'error' && err2.error.code).toBe('MODEL_FILE_CORRUPT');
     expect(err2?.type === 'error' && err2.error.file).toBe('text_encoder/model.onnx');
     const badSched = filesOf(dir).map((f) => {
-      if (f.path === 'scheduler/scheduler_config.json') return { path: f.path, blob: new Blob([JSON.stringify({ _class_name: 'PNDMScheduler' })]) };
+      // a class with no implementation and no fallback (PNDMScheduler runs as DDIMScheduler: layout.ts SCHEDULER_FALLBACK)
+      if (f.path === 'scheduler/scheduler_config.json') return { path: f.path, blob: new Blob([JSON.stringify({ _class_name: 'KDPM2DiscreteScheduler' })]) };
       if (f.path === 'model_index.json') {
         const { fewstep: _drop, ...index } = JSON.parse(readFileSync(join(dir, 'model_index.json'), 'utf8'));
         return { path: f.path, blob: new Blob([JSON.stringify(index)]) };

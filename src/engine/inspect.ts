@@ -5,7 +5,7 @@
  * each graph as a WASM session to read its declared inputs and outputs (symbolic dimension names kept), resolves the
  * roles the pipeline binds (pipeline/bindings.ts ModelIo), and releases the sessions.
  */
-import { LAYOUT_FILES, buildLayout, parseJsonFile, pipelineKindOf, type PipelineDefaults, type PipelineKind } from './layout';
+import { LAYOUT_FILES, SCHEDULER_FALLBACK, buildLayout, parseJsonFile, pipelineKindOf, type PipelineDefaults, type PipelineKind } from './layout';
 import { createSession, type SessionHandle } from './ort';
 import { ModelIo } from './pipeline/bindings';
 import { makeScheduler } from './pipeline/load';
@@ -156,13 +156,20 @@ export async function inspectModel(ref: ModelRef, opts: InspectOptions = {}): Pr
   const sdxl = pipelineKindOf(modelIndex) === 'sdxl';
   const textEncoder2Config = sdxl ? await json(LAYOUT_FILES.textEncoder2Config, true) : null;
   const layout = buildLayout({ modelIndex, schedulerConfig, unetConfig, vaeConfig, textEncoderConfig, textEncoder2Config });
-  // A scheduler class the registry lacks (SD 2.1's PNDMScheduler) is a problem to report, not a reason to stop:
-  // `generate --sampler` runs such a folder with another class.
+  // A scheduler class the registry lacks is a problem to report, not a reason to stop: SD 2.1's PNDMScheduler runs
+  // as its SCHEDULER_FALLBACK (layout.ts), and `generate --sampler` runs any folder with another class.
   const problems: string[] = [];
   let schedulerReport: ModelReport['scheduler'];
   try {
     const scheduler = makeScheduler(schedulerConfig, layout.defaults.sampler || undefined);
     schedulerReport = { className: scheduler.config._class_name, config: { ...scheduler.config } };
+    const folderClass = String(schedulerConfig._class_name);
+    if (SCHEDULER_FALLBACK[folderClass] === scheduler.config._class_name) {
+      problems.push(
+        `${LAYOUT_FILES.schedulerConfig}: ${folderClass} is not implemented; generation runs ${scheduler.config._class_name} from its config ` +
+          "(pick another with fewstep generate --sampler, or the app's sampler menu).",
+      );
+    }
   } catch (e) {
     if (!(e instanceof Error) || (e as EngineError).code !== 'SCHEDULER_UNSUPPORTED') throw e;
     problems.push(`${LAYOUT_FILES.schedulerConfig}: ${e.message.split('. ')[0]}; choose a supported sampler to generate (fewstep generate --sampler ddim, or the app's sampler menu).`);

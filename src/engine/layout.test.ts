@@ -70,3 +70,12 @@ describe('layout parsing', () => {
     expect(parseDefaults({}, { _class_name: 'LCMScheduler' }).sampler).toBe('LCMScheduler');
   });
 });
+
+describe('parseDefaults: a scheduler class the engine does not implement', () => {
+  it('PNDMScheduler (SD 1.x / 2.x exports) runs as DDIMScheduler, LMS as Euler; unknown classes are kept; fewstep.sampler wins', () => {
+    expect(parseDefaults({}, { _class_name: 'PNDMScheduler' }).sampler).toBe('DDIMScheduler');
+    expect(parseDefaults({}, { _class_name: 'LMSDiscreteScheduler' }).sampler).toBe('EulerDiscreteScheduler');
+    expect(parseDefaults({}, { _class_name: 'KDPM2DiscreteScheduler' }).sampler).toBe('KDPM2DiscreteScheduler');
+    expect(parseDefaults({ fewstep: { sampler: 'lcm' } }, { _class_name: 'PNDMScheduler' }).sampler).toBe('LCMScheduler');
+  });
+});

@@ -17,7 +17,7 @@
  * {@link componentFilesFromList} reads that layout from a file list (the catalog overlay uses it).
  */
 import { isSafeRelPath } from './catalog/schema';
-import { samplerClassFor } from '../schedulers';
+import { samplerClassFor, samplerRow } from '../schedulers';
 import { EngineError } from './errors';
 
 export const LAYOUT_FILES = {
@@ -226,15 +226,30 @@ export function samplerClass(name: string): string {
   return samplerClassFor(name);
 }
 
+/**
+ * Scheduler classes that diffusers exports name in scheduler_config.json but this engine does not implement, and the
+ * class their pipeline runs with instead, from the same config (betas, steps_offset, prediction_type): SD 1.x / 2.x
+ * exports ship PNDMScheduler, and diffusers users swap it the same way (`DDIMScheduler.from_config(pipe.scheduler
+ * .config)`). The folder's own class stays in its config (`fewstep info` lists it as a problem).
+ */
+export const SCHEDULER_FALLBACK: Readonly<Record<string, string>> = {
+  PNDMScheduler: 'DDIMScheduler',
+  LMSDiscreteScheduler: 'EulerDiscreteScheduler',
+};
+
+/** The sampler a folder runs by default: model_index.json's fewstep.sampler, else its scheduler class (or that
+ * class's SCHEDULER_FALLBACK when the engine does not implement it). */
 export function parseDefaults(index: Json, schedulerConfig: Json): PipelineDefaults {
   const fs = (index.fewstep ?? {}) as Json;
+  const cls = String(schedulerConfig._class_name ?? '');
+  const folderClass = !samplerRow(cls) && SCHEDULER_FALLBACK[cls] ? SCHEDULER_FALLBACK[cls] : cls;
   const allowed = Array.isArray(fs.allowed_steps)
     ? (fs.allowed_steps as unknown[]).filter((x): x is number => Number.isInteger(x) && (x as number) > 0)
     : null;
   return {
     steps: num(fs.default_steps) ?? 4,
     guidanceScale: num(fs.guidance_scale) ?? 1,
-    sampler: samplerClass(typeof fs.sampler === 'string' ? fs.sampler : String(schedulerConfig._class_name ?? '')),
+    sampler: samplerClass(typeof fs.sampler === 'string' ? fs.sampler : folderClass),
     allowedSteps: allowed && allowed.length > 0 ? allowed : null,
     description: typeof fs.description === 'string' ? fs.description : '',
   };
