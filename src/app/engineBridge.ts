@@ -4,6 +4,7 @@
  */
 import { asEngineError, EngineError, isCancelled, type Engine, type LoadedModel } from '../engine';
 import { lcmPresetTransition } from './lora/lcmPreset';
+import { hubBaseFrom } from './library/format';
 import { lcmLoraOf, lorasFromCatalog, mergeLoraLists, readLoraIndex } from './lora/loraIndex';
 import { readCatalog } from './catalog';
 import { poolIdFor, sameLoraSet, type LoraSetting } from './lora/loraSet';
@@ -50,8 +51,9 @@ export async function initApp(modelProviders: readonly ModelProvider[] = []): Pr
     ),
     readLoraIndex(),
     // The catalog's LoRA entries (real-model adapters); a catalog that does not read has none (the library says why).
+    // Hub entries resolve against the same hub as the library's downloads (`?hub=`, huggingface.co by default).
     readCatalog()
-      .then((c) => lorasFromCatalog(c.loras ?? []))
+      .then((c) => lorasFromCatalog(c.loras ?? [], { hubBase: hubBaseFrom(location.search, location.origin).hubBase }))
       .catch(() => []),
   ]);
   useLoraStore.setState({ shipped: mergeLoraLists(loraIndex.loras, catalogLoras), indexProblems: loraIndex.problems, shippedReady: true });
