@@ -4,24 +4,17 @@
  * distances. Independent of src/engine/lora (nothing here reads the engine's index or merge).
  */
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../src/engine/float16';
+import { protoInt, protoLen, protoText, protoVarint } from '../src/engine/protobuf';
 
-const varint = (n: number): number[] => {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-};
+const varint = protoVarint;
 /** Appends `src` to `out` (no spread: bodies of megabytes would overflow the call stack). */
 const append = (out: number[], src: ArrayLike<number>): number[] => {
   for (let i = 0; i < src.length; i++) out.push(src[i]);
   return out;
 };
-const len = (no: number, body: ArrayLike<number>): number[] => append([...varint(no * 8 + 2), ...varint(body.length)], body);
-const str = (no: number, s: string): number[] => len(no, new TextEncoder().encode(s));
-const int = (no: number, v: number): number[] => [...varint(no * 8), ...varint(v)];
+const len = protoLen;
+const str = protoText;
+const int = protoInt;
 
 export const FLOAT = 1;
 export const FLOAT16 = 10;

@@ -107,3 +107,35 @@ const utf8 = new TextDecoder();
 export function fieldText(b: Uint8Array, f: ProtoField): string {
   return utf8.decode(b.subarray(f.start, f.stop));
 }
+
+// ---- writing: the few wire-format pieces the engine's warm-up graph and the tests' hand-made ONNX graphs need
+// (protobuf encoding: https://protobuf.dev/programming-guides/encoding/). Byte arrays as number[].
+
+/** A non-negative integer as a base-128 varint (up to 2^53). */
+export function protoVarint(n: number): number[] {
+  const out: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 128) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+}
+
+/** Field `no` as a varint (wire type 0). */
+export function protoInt(no: number, value: number): number[] {
+  return [...protoVarint(no * 8), ...protoVarint(value)];
+}
+
+/** Field `no` as length-delimited bytes (wire type 2); appended in a loop, so megabyte bodies do not overflow the stack. */
+export function protoLen(no: number, body: ArrayLike<number>): number[] {
+  const out = [...protoVarint(no * 8 + 2), ...protoVarint(body.length)];
+  for (let i = 0; i < body.length; i++) out.push(body[i]);
+  return out;
+}
+
+/** Field `no` as a UTF-8 string (wire type 2). */
+export function protoText(no: number, s: string): number[] {
+  return protoLen(no, new TextEncoder().encode(s));
+}

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { protoLen, protoText, protoVarint } from '../protobuf';
 import { EngineError } from '../errors';
 import type { IoSpec } from '../io';
 import type { ModelSource, ReadOptions } from '../source';
@@ -44,18 +45,9 @@ const SIDECAR_BYTES = 4 << 20;
  * whose one initializer keeps its data in that external file.
  */
 function onnxBytes(size: number, location?: string): ArrayBuffer {
-  const enc = new TextEncoder();
-  const varint = (n: number): number[] => {
-    const out: number[] = [];
-    while (n >= 0x80) {
-      out.push((n & 0x7f) | 0x80);
-      n = Math.floor(n / 128);
-    }
-    out.push(n);
-    return out;
-  };
-  const field = (no: number, payload: number[]): number[] => [...varint(no * 8 + 2), ...varint(payload.length), ...payload];
-  const str = (no: number, s: string): number[] => field(no, [...enc.encode(s)]);
+  const varint = protoVarint;
+  const field = protoLen;
+  const str = protoText;
   const head = [0x08, 0x08]; // ir_version = 8
   const graph = location ? field(7, field(5, [...str(1, 'w'), ...field(13, [...str(1, 'location'), ...str(2, location)])])) : [];
   const padLen = Math.max(0, size - head.length - graph.length - 8);

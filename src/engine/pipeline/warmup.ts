@@ -9,21 +9,7 @@
  * then start on a warm runtime.
  */
 import { createSession, type Provider } from '../ort';
-
-/** Protobuf wire format (varints and length-delimited fields) for the handful of ONNX fields the graph needs. */
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  while (v > 0x7f) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
-}
-const num = (field: number, value: number): number[] => [...varint(field << 3), ...varint(value)];
-const bytes = (field: number, payload: number[]): number[] => [...varint((field << 3) | 2), ...varint(payload.length), ...payload];
-const text = (field: number, s: string): number[] => bytes(field, [...new TextEncoder().encode(s)]);
+import { protoInt as num, protoLen as bytes, protoText as text } from '../protobuf';
 
 /** ValueInfoProto `name`: float32 (elem_type 1) tensor of shape [1]. */
 function floatVector(name: string): number[] {

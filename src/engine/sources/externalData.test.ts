@@ -7,21 +7,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { EngineError } from '../errors';
 import { configureOrt, createSession } from '../ort';
 import type { ModelSource, ReadOptions } from '../source';
+import { protoInt, protoLen, protoText } from '../protobuf';
 import { externalDataLocations, isSidecarPath, readSidecars, sidecarsOf } from './externalData';
 
 // --- a tiny protobuf writer, enough for ModelProto > GraphProto > TensorProto / NodeProto > AttributeProto
-const varint = (n: number): number[] => {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 128) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-};
-const len = (no: number, body: number[]): number[] => [...varint(no * 8 + 2), ...varint(body.length), ...body];
-const str = (no: number, s: string): number[] => len(no, [...new TextEncoder().encode(s)]);
-const int = (no: number, v: number): number[] => [...varint(no * 8), ...varint(v)];
+const len = protoLen;
+const str = protoText;
+const int = protoInt;
 const entry = (k: string, v: string) => len(13, [...str(1, k), ...str(2, v)]);
 /** TensorProto with raw bytes inline (field 9) or in a sidecar (external_data 13, data_location 14 = EXTERNAL). */
 const tensor = (name: string, where: string | null): number[] =>
