@@ -1,10 +1,12 @@
 // Checks generated stand-ins in Node with the app's own runtime libraries (onnxruntime-web on WASM and
-// @huggingface/tokenizers), without touching the app code:
+// @huggingface/tokenizers) and the app's tokenizer reader (src/engine/tokenizer.ts):
 //   node training/standins/verify_standins.mjs fixtures/generated/standins
 // For every graph in every standin.json: the session's input/output names equal the manifest's, a run with
 // inputs of the manifest's dtypes gives finite outputs, and each output changes when any one input changes
 // (prompt ids, latents, timestep, conditioning). For every tokenizer.json / vocab.json+merges.txt stand-in: the
-// golden cases marked standinCheckable in tests/fixtures/clip-tokenizer-golden.json give their published ids. For
+// golden cases marked standinCheckable in tests/fixtures/clip-tokenizer-golden.json give their published ids; a
+// vocab.json + merges.txt folder is read and converted by the app's own code (src/engine/tokenizer.ts
+// readTokenizerFiles -> clipTokenizerJson, loaded through Vite's module runner), so the ids checked are the app's. For
 // every LoRA stand-in (kind "lora"): the file is valid safetensors in the manifest's key layout and real-header.json
 // is the published header (checkLora below; the key -> weight mapping itself is tests/sd15Lora.int.test.ts's).
 import crypto from 'node:crypto';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { runnerImport } from 'vite';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -95,21 +98,45 @@ async function checkGraph(dir, rel, sig) {
 function checkTokenizer(label, tokenizerJson, config, golden) {
   const tok = new Tokenizer(tokenizerJson, config);
   let n = 0;
+  let bad = 0;
   for (const c of [...golden.cases, ...golden.padded]) {
     if (!c.standinCheckable || c.padding) continue;
     const ids = tok.encode(c.text).ids;
-    if (JSON.stringify(ids) !== JSON.stringify(c.ids)) fail(`${label}: ${c.id}: ${JSON.stringify(ids)} != ${JSON.stringify(c.ids)}`);
+    if (JSON.stringify(ids) !== JSON.stringify(c.ids)) {
+      fail(`${label}: ${c.id}: ${JSON.stringify(ids)} != ${JSON.stringify(c.ids)}`);
+      bad++;
+    }
     n++;
   }
-  return `${label}: ${n} golden cases ok`;
+  return bad ? `${label}: ${bad} of ${n} golden cases differ` : `${label}: ${n} golden cases ok`;
 }
 
-function slowToTokenizerJson(dir) { // vocab.json + merges.txt -> the same pipeline as tokenizer.json
-  const xenova = JSON.parse(fs.readFileSync(path.join(root, 'xenova-clip-vit-base-patch16', 'tokenizer.json'), 'utf8'));
-  const vocab = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer', 'vocab.json'), 'utf8'));
-  const merges = fs.readFileSync(path.join(dir, 'tokenizer', 'merges.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#version'));
-  return { ...xenova, model: { ...xenova.model, vocab, merges } };
+// The app's tokenizer module (TypeScript), through Vite's module runner: readTokenizerFiles reads vocab.json +
+// merges.txt + tokenizer_config.json + special_tokens_map.json as the app does and builds the tokenizer.json with
+// clipTokenizerJson (transformers' CLIPConverter), special tokens registered as added tokens.
+const { module: appTokenizer } = await runnerImport(path.join(repo, 'src', 'engine', 'tokenizer.ts'), { configFile: false, root: repo, logLevel: 'error' });
+
+/** The vocab.json + merges.txt tokenizer of `dir`/tokenizer as the app builds it ({ tokenizerJson, tokenizerConfig }). */
+async function appVocabMergesTokenizer(dir) {
+  const read = async (rel, optional) => {
+    const f = path.join(dir, rel);
+    // tokenizer.json is never read here: this checks the vocab.json + merges.txt route even if a folder had both
+    if (rel.endsWith('/tokenizer.json') || !fs.existsSync(f)) {
+      if (optional) return null;
+      throw new Error(`${f} is missing`);
+    }
+    const b = fs.readFileSync(f);
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+  };
+  return appTokenizer.readTokenizerFiles(read, 'tokenizer');
 }
+
+// A tokenizer that registers "!" as an added token splits "!" out of words (see the owlvit golden case): the golden
+// cases with a "!" then hold for that one case only.
+const goldenFor = (golden, bang) => (bang
+  ? { ...golden, cases: golden.cases.filter((c) => !c.text.includes('!') || c.id === 'tfjs-owlvit-bang-added-special')
+    .map((c) => (c.id === 'tfjs-owlvit-bang-added-special' ? { ...c, standinCheckable: true } : c)) }
+  : golden);
 
 // A LoRA stand-in (kind "lora"): its file is valid safetensors in the layout the manifest names (kohya keys of the
 // listed modules, down / up / 0-dim alpha, the dtype), its base stand-in's graph exists, and real-header.json is the
@@ -165,17 +192,15 @@ for (const id of fs.readdirSync(root).sort()) {
     if (fs.existsSync(tj)) {
       const cfg = JSON.parse(fs.readFileSync(path.join(dir, sub, 'tokenizer_config.json'), 'utf8'));
       const bang = cfg.pad_token === '!' && cfg.added_tokens_decoder?.['0'];
-      // a tokenizer that registers "!" as an added token splits "!" out of words (see the owlvit golden case)
-      const g = bang
-        ? { ...golden, cases: golden.cases.filter((c) => !c.text.includes('!') || c.id === 'tfjs-owlvit-bang-added-special')
-          .map((c) => (c.id === 'tfjs-owlvit-bang-added-special' ? { ...c, standinCheckable: true } : c)) }
-        : golden;
-      console.log(`${id}: ${checkTokenizer(`${sub || '.'}/tokenizer.json`, JSON.parse(fs.readFileSync(tj, 'utf8')), cfg, g)}`);
+      console.log(`${id}: ${checkTokenizer(`${sub || '.'}/tokenizer.json`, JSON.parse(fs.readFileSync(tj, 'utf8')), cfg, goldenFor(golden, bang))}`);
     }
   }
   if (fs.existsSync(path.join(dir, 'tokenizer', 'vocab.json'))) {
-    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer', 'tokenizer_config.json'), 'utf8'));
-    console.log(`${id}: ${checkTokenizer('tokenizer/vocab.json+merges.txt', slowToTokenizerJson(dir), cfg, golden)}`);
+    try {
+      const { tokenizerJson, tokenizerConfig } = await appVocabMergesTokenizer(dir);
+      const bang = tokenizerJson.added_tokens.some((t) => t.content === '!');
+      console.log(`${id}: ${checkTokenizer('tokenizer/vocab.json+merges.txt', tokenizerJson, tokenizerConfig, goldenFor(golden, bang))}${bang ? ' ("!" registered: the pad token)' : ''}`);
+    } catch (e) { fail(`${id}/tokenizer (vocab.json + merges.txt): ${e.message}`); }
   }
 }
 console.log(failures ? `${failures} failure(s)` : 'all stand-ins OK');
