@@ -1,7 +1,7 @@
 /**
  * The engine's message dispatch, independent of any Worker: tests drive it with a fake `post`.
  * Loaded pipelines stay in a small pool (so a comparison grid can switch models without reloading), one of them
- * "active"; generations run one at a time (latest request wins, cancel stops at the next step boundary);
+ * "active"; pipelines of the same files with different LoRA sets share everything but the U-Net session; generations run one at a time (latest request wins, cancel stops at the next step boundary);
  * a failed load keeps every loaded model working.
  */
 import { CancelledError, EngineError, errorToWire, isCancelled } from './errors';
@@ -11,6 +11,8 @@ import { Evaluator } from './evaluator';
 import { Pipeline } from './pipeline';
 import { warmUpOrt } from './pipeline/warmup';
 import type { LoraAdapter } from './lora';
+import { loadUnetSession } from './lora/unetSession';
+import type { LoadProgress } from './pipeline';
 import type { EngineEvent, LoadedModel, LoraRef, ModelRef, Request } from './protocol';
 import { LatestWinsRunner } from './queue';
 import { FileMapSource, UrlSource, type ModelSource } from './source';
@@ -40,6 +42,23 @@ interface PoolEntry {
   preference: ProviderPreference;
   /** The LoRA set merged into its U-Net ({@link loraSetKey}); '' for the base model. */
   loraKey: string;
+  /**
+   * Which files it was loaded from ({@link familyKey}): entries of one family share their text encoder(s), VAE
+   * decoder and tokenizers (Pipeline.withUnet) and differ only in the U-Net.
+   */
+  family: string;
+  /** Bytes it holds on its own, for the pool budget: the whole model for a full load, the U-Net for one that shares. */
+  ownBytes: number;
+}
+
+/**
+ * The files a model ref stands for, as far as the engine can tell: its source's label, and for picked files each
+ * path with its size and modification time (two folders of the same name are two families).
+ */
+function familyKey(ref: ModelRef, label: string): string {
+  if (ref.kind !== 'files') return `${ref.kind}:${label}`;
+  const files = ref.files.map((f) => `${f.path}:${f.blob.size}:${(f.blob as Partial<File>).lastModified ?? ''}`).sort();
+  return `files:${label}:${files.join('|')}`;
 }
 
 /** 32-bit FNV-1a of a buffer (4 bytes at a time), to tell picked LoRA files apart without keeping them. */
@@ -110,6 +129,8 @@ export class EngineHandler {
   private storePromise: Promise<ModelStore> | null = null;
   /** Downloads in flight by request id, so `cancel {target}` can stop one. */
   private readonly downloads = new Map<string, AbortController>();
+  /** The work running on a pipeline (a generation or a bare loop), so a release can wait for it. */
+  private readonly busy = new Map<Pipeline, Promise<unknown>>();
 
   /** `store`: the download cache (tests pass a MemoryStore); default OPFS, then Cache Storage, then memory. */
   constructor(
@@ -209,7 +230,8 @@ export class EngineHandler {
     const ref = req.model;
     const { source } = await this.sourceFor(ref);
     // Same model on the same provider with the same LoRA set already loaded: just make it active. Another LoRA set
-    // (or none) loads it again from its source: the U-Net's bytes are read fresh, so the base weights come back exactly.
+    // (or none) reads the U-Net again from its source (fresh bytes, so the base weights come back exactly) and shares
+    // the loaded pipeline's other sessions (below: familyMember, Pipeline.withUnet).
     const loraKey = loraSetKey(req.loras);
     const existing = this.pool.get(req.model.id);
     if (
@@ -228,28 +250,76 @@ export class EngineHandler {
     try {
       const loras: LoraAdapter[] = [];
       for (const r of req.loras ?? []) loras.push({ name: r.name, scale: r.scale, bytes: await loraBytes(r, controller.signal) });
-      const next = await Pipeline.load(source, {
-        name: req.model.name,
-        provider: req.provider,
-        signal: controller.signal,
-        onProgress: (progress) => this.post({ type: 'load-progress', id: req.id, progress }),
-        ...(ref.kind === 'cached' ? { requiredFeatures: ref.entry.requiredFeatures } : {}),
-        ...(loras.length ? { loras } : {}),
-      });
+      const family = familyKey(ref, source.label);
+      const onProgress = (progress: LoadProgress): void => this.post({ type: 'load-progress', id: req.id, progress });
+      // The same files already loaded on a provider this request accepts: make only a U-Net with this LoRA set (or the
+      // base U-Net again) and share the rest of that pipeline, instead of loading a second whole pipeline.
+      const sibling = await this.familyMember(family, req.provider);
+      let next: Pipeline;
+      let ownBytes: number;
+      if (sibling) {
+        const base = sibling.pipeline;
+        const unet = await loadUnetSession(source, base.layout.components.unet, base.info.provider, loras, { signal: controller.signal, onProgress });
+        try {
+          const { lora: _old, ...info } = base.info;
+          next = base.withUnet(unet.handle, { ...info, name: req.model.name, loadMs: unet.ms, ...(unet.lora ? { lora: unet.lora } : {}) });
+        } catch (e) {
+          await unet.handle.release().catch(() => undefined);
+          throw e;
+        }
+        ownBytes = unet.bytes;
+      } else {
+        next = await Pipeline.load(source, {
+          name: req.model.name,
+          provider: req.provider,
+          signal: controller.signal,
+          onProgress,
+          ...(ref.kind === 'cached' ? { requiredFeatures: ref.entry.requiredFeatures } : {}),
+          ...(loras.length ? { loras } : {}),
+        });
+        ownBytes = next.info.bytes;
+      }
       if (controller.signal.aborted) {
         await next.release();
         throw new CancelledError('Load cancelled');
       }
       const model: LoadedModel = { ...next.info, id: req.model.id };
       const old = this.pool.get(req.model.id);
-      this.pool.set(req.model.id, { pipeline: next, model, lastUsed: ++this.useCounter, preference: req.provider, loraKey });
-      await old?.pipeline.release();
-      if (req.activate !== false || this.activeId === null) this.activeId = req.model.id;
+      const previous = this.activeId !== null && this.activeId !== req.model.id ? this.pool.get(this.activeId) : undefined;
+      this.pool.set(req.model.id, { pipeline: next, model, lastUsed: ++this.useCounter, preference: req.provider, loraKey, family, ownBytes });
+      if (old) await this.releaseWhenIdle(old.pipeline);
+      if (req.activate !== false || this.activeId === null) {
+        // The picker's Apply: the model it replaces (the same files with another LoRA set) goes, so its U-Net session
+        // is released now that the new one is ready; its text encoder and VAE live on in the new pipeline.
+        if (previous && previous.family === family && req.activate !== false) {
+          this.pool.delete(this.activeId!);
+          await this.releaseWhenIdle(previous.pipeline);
+        }
+        this.activeId = req.model.id;
+      }
       await this.evict();
       this.post({ type: 'loaded', id: req.id, model });
     } finally {
       if (this.loadAbort?.id === req.id) this.loadAbort = null;
     }
+  }
+
+  /**
+   * Release a pipeline already taken out of the pool once the generation or bare loop running on it (cancelled by
+   * the load) has stopped: its sessions must not go away under a session.run.
+   */
+  private async releaseWhenIdle(p: Pipeline): Promise<void> {
+    await this.busy.get(p)?.catch(() => undefined);
+    await p.release();
+  }
+
+  /** A loaded pipeline of `family` that serves `preference` (the active one first, else the most recently used). */
+  private async familyMember(family: string, preference: ProviderPreference): Promise<PoolEntry | null> {
+    const entries = [...this.pool.entries()]
+      .filter(([, e]) => e.family === family)
+      .sort(([a, x], [b, y]) => (a === this.activeId ? -1 : b === this.activeId ? 1 : y.lastUsed - x.lastUsed));
+    for (const [, e] of entries) if (await servesPreference(e, preference)) return e;
+    return null;
   }
 
   /** Where a model's files come from: its URL, the picked files, or the download cache (with the catalog overlay). */
@@ -303,7 +373,7 @@ export class EngineHandler {
 
   /** Release least-recently-used inactive pipelines while the pool is over budget. */
   private async evict(): Promise<void> {
-    const total = (): number => [...this.pool.values()].reduce((a, e) => a + e.model.bytes, 0);
+    const total = (): number => [...this.pool.values()].reduce((a, e) => a + e.ownBytes, 0);
     const victims = [...this.pool.entries()].filter(([id]) => id !== this.activeId).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     for (const [id, e] of victims) {
       if (total() <= POOL_BUDGET_BYTES) break;
@@ -344,17 +414,27 @@ export class EngineHandler {
       entry.lastUsed = ++this.useCounter;
       const { pipeline, model } = entry;
       let lastPost = -Infinity;
-      const result = await pipeline.generate(req.params, token, (step) => {
+      const result = await this.track(pipeline, pipeline.generate(req.params, token, (step) => {
         const t = performance.now();
         const due = step.index === 0 || t - lastPost >= STEP_EVENT_INTERVAL_MS;
         if (!step.preview && (step.index === step.total - 1 || !due)) return;
         lastPost = t;
         this.post({ type: 'step', id: req.id, step }, step.preview ? [step.preview.data.buffer as ArrayBuffer] : []);
-      });
+      }));
       this.post({ type: 'result', id: req.id, result, modelId: model.id, provider: model.provider }, [
         result.image.data.buffer as ArrayBuffer,
       ]);
     });
+  }
+
+  /** Note `work` as running on `p` until it settles (see releaseWhenIdle). */
+  private track<T>(p: Pipeline, work: Promise<T>): Promise<T> {
+    this.busy.set(p, work);
+    const clear = (): void => {
+      if (this.busy.get(p) === work) this.busy.delete(p);
+    };
+    work.then(clear, clear);
+    return work;
   }
 
   /** Benchmark: bare session.run loops on the same runner as generations (so they never overlap). */
@@ -363,7 +443,7 @@ export class EngineHandler {
       const targetId = req.modelId ?? this.activeId;
       const entry = targetId ? this.pool.get(targetId) : undefined;
       if (!entry) throw new EngineError('NO_MODEL_LOADED', `Model ${targetId ?? '(active)'} is not loaded: load it before timing it.`);
-      const ms = await entry.pipeline.bareLoop(req.params, Math.max(1, Math.floor(req.runs)), token);
+      const ms = await this.track(entry.pipeline, entry.pipeline.bareLoop(req.params, Math.max(1, Math.floor(req.runs)), token));
       this.post({ type: 'bare-result', id: req.id, ms, modelId: entry.model.id, provider: entry.model.provider });
     });
   }

@@ -10,9 +10,10 @@ import { GpuLoop, gpuLoopUnsupported } from '../gpu/gpuLoop';
 import { hasGpuStep } from '../gpu/stepPlan';
 import { LAYOUT_FILES, type ModelLayout, type PipelineDefaults } from '../layout';
 import { CancelToken } from '../queue';
+import type { SessionHandle } from '../ort';
 import type { ModelSource } from '../source';
 import { BareLoop } from './bareLoop';
-import type { ModelIo, Sessions } from './bindings';
+import { ModelIo, type Sessions } from './bindings';
 import { CpuLoop, type Decoded } from './cpuLoop';
 import { describePipeline, loadPipeline, makeScheduler } from './load';
 import { chooseLoop, type LoopChoice } from './loopChoice';
@@ -32,6 +33,7 @@ export class Pipeline implements PipelineContext {
   private readonly schedulers = new Map<string, Scheduler>();
   private readonly cpuLoop: CpuLoop;
   private gpuLoop: Promise<GpuLoop> | null = null;
+  private released = false;
 
   private constructor(
     readonly info: ModelInfo,
@@ -39,6 +41,8 @@ export class Pipeline implements PipelineContext {
     readonly io: ModelIo,
     private readonly sessions: Sessions,
     prompts: PromptEncoder,
+    /** How many pipelines use the sessions other than the U-Net (text encoders, VAE) and the prompt cache: {@link withUnet}. */
+    private readonly shared: { refs: number } = { refs: 1 },
   ) {
     this.prompts = prompts;
     this.cpuLoop = new CpuLoop(sessions, io, prompts, info.latentShape, layout.scalingFactor, () => this.textDim());
@@ -67,12 +71,31 @@ export class Pipeline implements PipelineContext {
     return this.prompts.tokenIds(text);
   }
 
+  /**
+   * A pipeline on the same text encoder(s), VAE decoder, tokenizers and prompt cache as this one, with `unet` as its
+   * U-Net (the same model's U-Net with other weights: lora/unetSession.ts loadUnetSession). The shared sessions stay
+   * until the last pipeline using them is released; each pipeline releases its own U-Net.
+   * @throws EngineError (bindings.ts) when `unet`'s inputs and outputs do not bind as this model's U-Net
+   */
+  withUnet(unet: SessionHandle, info: ModelInfo): Pipeline {
+    if (this.released) throw new EngineError('NO_MODEL_LOADED', `${this.info.name} was released: load it again.`);
+    const sessions: Sessions = { ...this.sessions, unet };
+    const io = new ModelIo(sessions, this.layout);
+    this.shared.refs++;
+    return new Pipeline(info, this.layout, io, sessions, this.prompts, this.shared);
+  }
+
+  /** Releases the U-Net session and, when no pipeline of {@link withUnet} still uses them, the other sessions. Idempotent. */
   async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
     const gpu = this.gpuLoop;
     this.gpuLoop = null;
     if (gpu) (await gpu.catch(() => null))?.release();
-    await Promise.all(Object.values(this.sessions).map((s: Sessions[keyof Sessions]) => s?.release().catch(() => undefined)));
-    this.prompts.clear();
+    const last = --this.shared.refs === 0;
+    const own = last ? Object.values(this.sessions) : [this.sessions.unet];
+    await Promise.all(own.map((s: Sessions[keyof Sessions]) => s?.release().catch(() => undefined)));
+    if (last) this.prompts.clear();
   }
 
   /** One image: phases 0-5 (sampling.ts) through the GPU-resident loop when it can run, else the CPU loop. */
