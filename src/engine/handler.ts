@@ -11,6 +11,7 @@ import { Evaluator } from './evaluator';
 import { Pipeline } from './pipeline';
 import { warmUpOrt } from './pipeline/warmup';
 import type { LoraAdapter } from './lora';
+import { loraBytes, loraFileKey } from './lora/fetch';
 import { loadUnetSession } from './lora/unetSession';
 import type { LoadProgress } from './pipeline';
 import type { EngineEvent, LoadedModel, LoraRef, ModelRef, Request } from './protocol';
@@ -61,49 +62,13 @@ function familyKey(ref: ModelRef, label: string): string {
   return `files:${label}:${files.join('|')}`;
 }
 
-/** 32-bit FNV-1a of a buffer (4 bytes at a time), to tell picked LoRA files apart without keeping them. */
-function hashBytes(b: ArrayBuffer): string {
-  const words = new Uint32Array(b, 0, Math.floor(b.byteLength / 4));
-  let h = 0x811c9dc5;
-  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
-  const tail = new Uint8Array(b, words.length * 4);
-  for (let i = 0; i < tail.length; i++) h = Math.imul(h ^ tail[i], 0x01000193);
-  return (h >>> 0).toString(16);
-}
-
 /**
- * Identity of a LoRA set, in order: name, scale and where the file comes from (its URL, or its length and hash for
- * transferred bytes). A pooled model serves a load request only with the same key.
+ * Identity of a LoRA set, in order: name, scale and where the file comes from (its URL, its catalog id and checksum,
+ * or its length and hash for transferred bytes). A pooled model serves a load request only with the same key.
  */
 export function loraSetKey(refs: readonly LoraRef[] | undefined): string {
   if (!refs?.length) return '';
-  return JSON.stringify(refs.map((r) => [r.name, r.scale, r.url ?? (r.bytes ? `bytes:${r.bytes.byteLength}:${hashBytes(r.bytes)}` : null)]));
-}
-
-/**
- * A LoRA file's bytes: the transferred buffer, or the worker's fetch of its URL (same-origin `models/loras/...` or
- * a remote https URL the page's CSP allows).
- * @throws EngineError BAD_REQUEST when the ref has neither or both of url and bytes; MODEL_FILE_MISSING for a 404 or
- *   a web page in its place; NETWORK for other failures (each naming the LoRA and its URL)
- */
-async function loraBytes(ref: LoraRef, signal: AbortSignal): Promise<Uint8Array> {
-  if ((ref.url === undefined) === (ref.bytes === undefined)) {
-    throw new EngineError('BAD_REQUEST', `LoRA "${ref.name}" needs exactly one of url and bytes.`);
-  }
-  if (ref.bytes) return new Uint8Array(ref.bytes);
-  const url = ref.url!;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal });
-  } catch (e) {
-    if ((e as Error).name === 'AbortError') throw e;
-    throw new EngineError('NETWORK', `Could not fetch LoRA "${ref.name}" from ${url}: ${(e as Error).message}. Is the server reachable?`, url);
-  }
-  if (res.status === 404 || (res.ok && (res.headers.get('content-type') ?? '').includes('text/html'))) {
-    throw new EngineError('MODEL_FILE_MISSING', `LoRA "${ref.name}" is not at ${url} (${res.status === 404 ? '404' : 'the server returned a web page'}). Check the file name.`, url);
-  }
-  if (!res.ok) throw new EngineError('NETWORK', `Fetching LoRA "${ref.name}" failed: HTTP ${res.status} ${res.statusText} at ${url}.`, url);
-  return new Uint8Array(await res.arrayBuffer());
+  return JSON.stringify(refs.map((r) => [r.name, r.scale, loraFileKey(r)]));
 }
 
 /**
@@ -249,9 +214,11 @@ export class EngineHandler {
     }
     try {
       const loras: LoraAdapter[] = [];
-      for (const r of req.loras ?? []) loras.push({ name: r.name, scale: r.scale, bytes: await loraBytes(r, controller.signal) });
-      const family = familyKey(ref, source.label);
       const onProgress = (progress: LoadProgress): void => this.post({ type: 'load-progress', id: req.id, progress });
+      for (const r of req.loras ?? []) {
+        loras.push({ name: r.name, scale: r.scale, bytes: await loraBytes(r, { signal: controller.signal, store: () => this.store(), onProgress }) });
+      }
+      const family = familyKey(ref, source.label);
       // The same files already loaded on a provider this request accepts: make only a U-Net with this LoRA set (or the
       // base U-Net again) and share the rest of that pipeline, instead of loading a second whole pipeline.
       const sibling = await this.familyMember(family, req.provider);

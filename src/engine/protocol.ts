@@ -7,7 +7,7 @@ import type { GpuCapabilities, ProviderPreference } from './ort';
 import type { EvaluatorScore } from './evaluator';
 import type { RgbaImage as EvalImage } from './image';
 import type { GenerateParams, GenerateResult, LoadProgress, ModelInfo, StepEvent } from './pipeline';
-import type { CatalogEntry } from './catalog/schema';
+import type { CatalogEntry, LoraEntry } from './catalog/schema';
 import type { PipelineDefaults } from './layout';
 import type { DownloadResult } from './download/downloadModel';
 import type { DownloadProgress } from './download/progress';
@@ -42,16 +42,20 @@ export type ModelRef =
 
 /**
  * A LoRA adapter to merge into a model's U-Net at load time: a .safetensors file by URL (fetched by the worker, e.g.
- * the shipped `models/loras/<name>.safetensors`) or by its bytes (a picked file; the client transfers the buffer,
- * so it is detached on the caller's side afterwards: send a copy to keep one). Exactly one of `url` and `bytes`.
+ * the shipped `models/loras/<name>.safetensors`), by its bytes (a picked file; the client transfers the buffer,
+ * so it is detached on the caller's side afterwards: send a copy to keep one), or a catalog entry (`catalog`:
+ * downloaded once into the model store like a model, with Range resume, retries and the entry's size and sha256
+ * checks, then read from the store). Exactly one of `url`, `bytes` and `catalog`.
  */
 export interface LoraRef {
   /** Shown in reports and messages (e.g. "fewstep-lcm-lora"). */
   name: string;
-  /** Strength: the multiplier of alpha / rank * up @ down; 1 as trained, 0 no change; |scale| <= 4 (LORA_SCALE_LIMIT). */
+  /** Strength: the multiplier of alpha / rank * up @ down; 1 as trained, 0 no change; within LORA_SCALE_RANGE. */
   scale: number;
   url?: string;
   bytes?: ArrayBuffer;
+  /** A catalog LoRA: its entry, and the hub / app base its URL resolves against (as a `download` request's). */
+  catalog?: { entry: LoraEntry; hubBase?: string; appBase?: string };
 }
 
 /** Storage report: the cached models, the origin's quota, and which backend holds them. */

@@ -40,8 +40,13 @@ export interface ShippedLora {
   description: string;
   /** File size in bytes, or null when the index does not say. */
   bytes: number | null;
-  /** Where the engine worker fetches it (same origin, absolute path). */
+  /** Where the engine worker fetches it (same origin, absolute path), or where a catalog LoRA is downloaded from. */
   url: string;
+  /**
+   * A catalog LoRA from a hub or another server: the engine downloads it once into the model store (sha256 and size
+   * checked against the entry), and later applies read it from there. Absent for the app's own files (`url`).
+   */
+  catalog?: { entry: CatalogLora; hubBase?: string };
 }
 
 const BASE = import.meta.env.BASE_URL;
@@ -129,7 +134,8 @@ const encodePath = (p: string): string => p.split('/').map(encodeURIComponent).j
 /**
  * The catalog's LoRA entries (models/catalog.json `loras`: real-model adapters such as the public LCM-LoRA for SD 1.5,
  * and shipped ones) as picker entries: `appliesTo` is the base list, `role` the kind, `sampler` the recommendation;
- * the file URL is the app's own folder (`local`) or the Hugging Face resolve URL (`hf`, fetched by the worker).
+ * the file URL is the app's own folder (`local`, fetched by the worker) or the Hugging Face resolve URL (`hf`; such
+ * entries carry `catalog`, so the worker downloads them into the model store once and verifies them).
  */
 export function lorasFromCatalog(entries: readonly CatalogLora[], opts: { appBase?: string; hubBase?: string } = {}): ShippedLora[] {
   const out: ShippedLora[] = [];
@@ -160,6 +166,7 @@ export function lorasFromCatalog(entries: readonly CatalogLora[], opts: { appBas
       description: e.notes.join(' '),
       bytes: file.size,
       url,
+      ...(src.type === 'local' ? {} : { catalog: { entry: e, ...(opts.hubBase ? { hubBase: opts.hubBase } : {}) } }),
     });
   }
   return out;

@@ -57,7 +57,8 @@ export function loraName(id: string, shipped: readonly ShippedLora[] = useLoraSt
 }
 
 /**
- * The engine's `loras` for a set: shipped ones by URL (the worker fetches them), picked files by their bytes (a copy:
+ * The engine's `loras` for a set: shipped ones by URL (the worker fetches them), catalog ones from a hub by their
+ * entry (the worker downloads them into the model store once), picked files by their bytes (a copy:
  * the request may transfer it, and the session keeps the original). Entries this page cannot resolve (a picked file
  * from another session, an id the index does not have) are returned in `missing`.
  */
@@ -71,7 +72,7 @@ export function loraRefsFor(list: readonly LoraSetting[], st: Pick<LoraState, 's
       else missing.push(l.id);
     } else {
       const s = st.shipped.find((x) => x.id === l.id);
-      if (s) refs.push({ name: l.id, scale: l.scale, url: s.url });
+      if (s) refs.push({ name: l.id, scale: l.scale, ...(s.catalog ? { catalog: s.catalog } : { url: s.url }) });
       else missing.push(l.id);
     }
   }
