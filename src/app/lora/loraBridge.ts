@@ -78,30 +78,54 @@ export async function pickLoraFile(file: File): Promise<void> {
   addLora(id);
 }
 
+/** The apply in flight (with the follow-ups it starts), so a second call waits for it instead of queueing another. */
+let applying: Promise<boolean> | null = null;
+
 /**
- * Merge the draft into the loaded model (the model is reloaded with the set; the base stays in the engine's pool, so
- * removing every LoRA goes back to the exact base weights). Progress is the app store's `loading`; the merge report
- * is `loaded.lora`; an error stays in the picker and the model stays as it was. Resolves true when applied.
+ * Merge the draft into the loaded model (the engine makes a U-Net with the set and shares the rest of the loaded
+ * pipeline; removing every LoRA reads the base U-Net again, so it comes back exactly). Progress is the app store's
+ * `loading`; the merge report is `loaded.lora`; an error stays in the picker and the model stays as it was.
+ *
+ * Latest wins: strengths edited (or adapters added, removed, picked again) while an apply runs stay in the draft, and
+ * when that apply ends the newest draft is applied once, however many edits came meanwhile; a call while one runs
+ * returns that run's outcome instead of queueing another. Resolves true when the last apply of the run succeeded.
  */
-export async function applyLoras(): Promise<boolean> {
-  const { settings, loaded } = useAppStore.getState();
-  const st = useLoraStore.getState();
-  if (!loaded || st.applying) return false;
-  const draft = st.draft ?? settings.loras;
-  const bad = draft.find((l) => !isValidLoraScale(l.scale));
-  if (bad) {
-    useLoraStore.setState({ error: new EngineError('BAD_REQUEST', `${bad.id}: strength ${bad.scale} is outside ${LORA_SCALE_LIMITS.min}..${LORA_SCALE_LIMITS.max}.`) });
-    return false;
-  }
-  useLoraStore.setState({ applying: true, error: null });
-  try {
-    const ok = await loadModel(settings.modelId, { loras: draft, applyDefaults: false });
-    useLoraStore.setState(ok ? { applying: false, draft: null } : { applying: false });
-    return ok;
-  } catch (e) {
-    useLoraStore.setState({ applying: false });
-    throw e;
-  }
+export function applyLoras(): Promise<boolean> {
+  if (applying) return applying;
+  if (!useAppStore.getState().loaded) return Promise.resolve(false);
+  const run = (async () => {
+    try {
+      let ok = false;
+      for (;;) {
+        const { settings, loaded } = useAppStore.getState();
+        if (!loaded) return false;
+        const sent = useLoraStore.getState().draft ?? settings.loras;
+        const bad = sent.find((l) => !isValidLoraScale(l.scale));
+        if (bad) {
+          useLoraStore.setState({ error: new EngineError('BAD_REQUEST', `${bad.id}: strength ${bad.scale} is outside ${LORA_SCALE_LIMITS.min}..${LORA_SCALE_LIMITS.max}.`) });
+          return false;
+        }
+        useLoraStore.setState({ applying: true, error: null });
+        ok = await loadModel(settings.modelId, { loras: sent, applyDefaults: false });
+        // Edits made while it ran: apply the newest draft now (once), unless it is what was just applied.
+        const now = useLoraStore.getState().draft;
+        const edited = now !== null && !sameLoraSet(now, sent);
+        if (!edited) {
+          if (ok) useLoraStore.setState({ draft: null });
+          return ok;
+        }
+        if (!draftPending(now, useAppStore.getState().settings.loras)) {
+          useLoraStore.setState({ draft: null });
+          return ok;
+        }
+      }
+    } finally {
+      useLoraStore.setState({ applying: false });
+      applying = null;
+    }
+  })();
+  applying = run;
+  return run;
 }
 
 /**
