@@ -39,7 +39,7 @@ describe('LoRA refs sent to the engine', () => {
         { id: 'fewstep-style-ink', scale: 1 },
         { id: 'mine.safetensors', scale: 1 },
       ],
-      { shipped, files: [{ id: 'mine.safetensors', bytes, size: 3 }] },
+      { shipped, files: [{ id: 'mine.safetensors', bytes, size: 3, pick: 1 }] },
     );
     expect(missing).toEqual([]);
     expect(refs[0]).toEqual({ name: 'lcm-lora-sdv1-5', scale: 0.5, catalog: { entry: hf, hubBase: 'http://hub.test' } });

@@ -29,16 +29,30 @@ export function shippedFor(modelId: string, shipped: readonly ShippedLora[] = us
   return shipped.filter((l) => fitsModel(l, modelId));
 }
 
-/** Add a shipped LoRA or a picked file to the draft at its default strength (a shipped LoRA's `defaultScale`, else 1). */
+/** The `pick` a set entry of picked file `id` carries: the file's pick number from the second pick on (loraSet.LoraSetting). */
+function pickOf(id: string): { pick?: number } {
+  const n = useLoraStore.getState().files.find((f) => f.id === id)?.pick ?? 1;
+  return n > 1 ? { pick: n } : {};
+}
+
+/**
+ * Add a shipped LoRA or a picked file to the draft at its default strength (a shipped LoRA's `defaultScale`, else 1).
+ * A picked file already in the draft is updated to its newest pick (same strength).
+ */
 export function addLora(id: string): void {
   const draft = currentDraft();
-  if (draft.some((l) => l.id === id)) return;
+  if (draft.some((l) => l.id === id)) {
+    const pick = pickOf(id);
+    const stale = draft.find((l) => l.id === id && (l.pick ?? 1) !== (pick.pick ?? 1));
+    if (stale) setDraft(draft.map((l) => (l.id === id ? { id, scale: l.scale, ...pick } : l)));
+    return;
+  }
   if (draft.length >= MAX_LORAS) {
     useLoraStore.setState({ error: new EngineError('BAD_REQUEST', `At most ${MAX_LORAS} LoRAs at once: remove one first.`) });
     return;
   }
   const shipped = useLoraStore.getState().shipped.find((l) => l.id === id);
-  setDraft([...draft, { id, scale: shipped?.defaultScale ?? 1 }]);
+  setDraft([...draft, { id, scale: shipped?.defaultScale ?? 1, ...pickOf(id) }]);
 }
 
 /** Change one adapter's strength in the draft (ignored outside {@link LORA_SCALE_LIMITS}). */
@@ -58,8 +72,10 @@ export function revertLoras(): void {
 }
 
 /**
- * Keep a .safetensors file picked from disk for this session (a file of the same name replaces it) and add it to the
- * draft at strength 1. Its contents are checked by the engine when the set is applied.
+ * Keep a .safetensors file picked from disk for this session and add it to the draft at strength 1. A file of the
+ * same name picked again replaces the earlier one as a new pick (PickedLora.pick): the draft then differs from the
+ * applied set, so Apply merges the new file even when its name and strength are unchanged. Its contents are checked
+ * by the engine when the set is applied.
  */
 export async function pickLoraFile(file: File): Promise<void> {
   if (!/\.safetensors$/i.test(file.name)) {
@@ -74,7 +90,10 @@ export async function pickLoraFile(file: File): Promise<void> {
     useLoraStore.setState({ error: new EngineError('BAD_REQUEST', `${file.name} could not be read: ${(e as Error).message}`) });
     return;
   }
-  useLoraStore.setState((s) => ({ files: [...s.files.filter((f) => f.id !== id), { id, bytes, size: bytes.byteLength }] }));
+  useLoraStore.setState((s) => {
+    const pick = (s.files.find((f) => f.id === id)?.pick ?? 0) + 1;
+    return { files: [...s.files.filter((f) => f.id !== id), { id, bytes, size: bytes.byteLength, pick }] };
+  });
   addLora(id);
 }
 

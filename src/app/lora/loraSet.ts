@@ -18,6 +18,12 @@ export const MAX_LORAS = 8;
 export interface LoraSetting {
   id: string;
   scale: number;
+  /**
+   * For a file picked from disk: which pick of that name (loraStore PickedLora.pick), so that picking a changed file
+   * of the same name again is a different set (Apply merges the new file). Absent for shipped LoRAs; not written to
+   * records or links, which carry the name only.
+   */
+  pick?: number;
 }
 
 /** Shipped LoRA ids: letters, digits, '.', '_' and '-' (the file stem in models/loras/). */
@@ -81,11 +87,14 @@ export function parseLoraList(text: string): { list: LoraSetting[]; problems: st
   return { list, problems };
 }
 
-/** Same adapters with the same strengths in the same order (merge order does not change the sum, but records show it). */
+/**
+ * Same adapters (and the same pick of a picked file) with the same strengths in the same order (merge order does not
+ * change the sum, but records show it).
+ */
 export function sameLoraSet(a: readonly LoraSetting[] | undefined, b: readonly LoraSetting[] | undefined): boolean {
   const x = a ?? [];
   const y = b ?? [];
-  return x.length === y.length && x.every((l, i) => l.id === y[i].id && l.scale === y[i].scale);
+  return x.length === y.length && x.every((l, i) => l.id === y[i].id && l.scale === y[i].scale && (l.pick ?? 0) === (y[i].pick ?? 0));
 }
 
 /**

@@ -16,6 +16,8 @@ export interface PickedLora {
   id: string;
   bytes: ArrayBuffer;
   size: number;
+  /** Counts the picks of this name in the session (1, 2, ...): a new pick of the same name replaces the file. */
+  pick: number;
 }
 
 export interface LoraState {
@@ -60,14 +62,16 @@ export function loraName(id: string, shipped: readonly ShippedLora[] = useLoraSt
  * The engine's `loras` for a set: shipped ones by URL (the worker fetches them), catalog ones from a hub by their
  * entry (the worker downloads them into the model store once), picked files by their bytes (a copy:
  * the request may transfer it, and the session keeps the original). Entries this page cannot resolve (a picked file
- * from another session, an id the index does not have) are returned in `missing`.
+ * from another session or an earlier pick of a file picked again, an id the index does not have) are returned in
+ * `missing`.
  */
 export function loraRefsFor(list: readonly LoraSetting[], st: Pick<LoraState, 'shipped' | 'files'> = useLoraStore.getState()): { refs: LoraRef[]; missing: string[] } {
   const refs: LoraRef[] = [];
   const missing: string[] = [];
   for (const l of list) {
     if (isPickedFileId(l.id)) {
-      const f = st.files.find((x) => x.id === l.id);
+      // An earlier pick of a file picked again is gone (its bytes were replaced): not available.
+      const f = st.files.find((x) => x.id === l.id && (x.pick ?? 1) === (l.pick ?? 1));
       if (f) refs.push({ name: l.id, scale: l.scale, bytes: f.bytes.slice(0) });
       else missing.push(l.id);
     } else {
