@@ -389,7 +389,7 @@ describe('fewstep: bad input is one line on stderr and a non-zero exit', () => {
     ['unknown sampler', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--sampler', 'Heun', '--out', 'x.png'], /unknown sampler "Heun"; known: DDPMScheduler \(ddpm\), DDIMScheduler/, 2],
     ['steps 0', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--steps', '0', '--out', 'x.png'], /--steps must be a whole number from 1 to 1000, got "0"/, 2],
     ['bad --out folder', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--out', 'no/such/dir/x.png'], /--out no\/such\/dir\/x\.png: the folder .*no\/such\/dir does not exist/, 1],
-    ['--lora strength', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--lora', 'a.safetensors:strong', '--out', 'x.png'], /^fewstep: --lora a\.safetensors:strong: the strength after ':' must be a number from -4 to 4, got "strong"$/, 2],
+    ['--lora strength', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--lora', 'a.safetensors:strong', '--out', 'x.png'], /^fewstep: --lora a\.safetensors:strong: the strength after ':' must be a number from -2 to 2, got "strong"$/, 2],
     ['--lora missing file', ['generate', '--model', 'models/fewstep-turbo', ...ok, '--lora', 'no-such.safetensors', '--out', 'x.png'], /^fewstep: --lora no-such\.safetensors: no such file$/, 1],
     ['--lora not safetensors', ['generate', '--model', 'models/fewstep-teacher', ...ok, '--lora', 'models/loras/index.json', '--out', 'WRITABLE'], /^fewstep: index\.json is not a valid safetensors file: its header length \d+ (is over the 100000000-byte limit|runs past the end of the file)/, 1],
     ['unknown flag', ['generate', '--model', 'models/fewstep-turbo', '--promt', 'x'], /unknown flag --promt/, 2],

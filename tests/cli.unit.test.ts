@@ -82,9 +82,9 @@ describe('flags', () => {
     ]);
     expect(gen('--lora', 'C:\\loras\\a.safetensors').loras).toEqual([{ file: 'C:\\loras\\a.safetensors', scale: 1 }]);
     expect(gen('--lora', 'C:\\loras\\a.safetensors:0.8').loras).toEqual([{ file: 'C:\\loras\\a.safetensors', scale: 0.8 }]);
-    expect(usage(() => gen('--lora', 'a.safetensors:strong'))).toBe('--lora a.safetensors:strong: the strength after \':\' must be a number from -4 to 4, got "strong"');
-    expect(usage(() => gen('--lora', 'a.safetensors:4.5'))).toBe('--lora a.safetensors:4.5: the strength after \':\' must be a number from -4 to 4, got "4.5"');
-    expect(usage(() => gen('--lora', 'a.safetensors:'))).toBe('--lora a.safetensors:: the strength after \':\' must be a number from -4 to 4, got ""');
+    expect(usage(() => gen('--lora', 'a.safetensors:strong'))).toBe('--lora a.safetensors:strong: the strength after \':\' must be a number from -2 to 2, got "strong"');
+    expect(usage(() => gen('--lora', 'a.safetensors:2.5'))).toBe('--lora a.safetensors:2.5: the strength after \':\' must be a number from -2 to 2, got "2.5"');
+    expect(usage(() => gen('--lora', 'a.safetensors:'))).toBe('--lora a.safetensors:: the strength after \':\' must be a number from -2 to 2, got ""');
     expect(usage(() => gen('--lora', ':0.5'))).toBe('--lora ":0.5": give a .safetensors file, e.g. --lora adapter.safetensors:0.8');
     // a ':' inside the file name stays in it unless a number or a .safetensors name frames it
     expect(gen('--lora', 'my:lora.safetensors').loras).toEqual([{ file: 'my:lora.safetensors', scale: 1 }]);

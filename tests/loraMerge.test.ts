@@ -408,8 +408,8 @@ describe('mergeLoras: bad input leaves the bytes unchanged', () => {
     expectRefused([{ name: 'te', bytes: te, scale: 1 }], 'LORA_MISMATCH', 'has only text-encoder keys (1)');
   });
 
-  it('a scale outside -4..4 (or not finite) is refused before anything is read', () => {
-    expectRefused([{ name: 'good', bytes: good, scale: 4.5 }], 'BAD_REQUEST', 'LoRA "good": strength 4.5 is outside -4..4');
+  it('a scale outside LORA_SCALE_RANGE, -2..2 (or not finite) is refused before anything is read', () => {
+    expectRefused([{ name: 'good', bytes: good, scale: 2.5 }], 'BAD_REQUEST', 'LoRA "good": strength 2.5 is outside -2..2');
     expectRefused([{ name: 'good', bytes: good, scale: NaN }], 'BAD_REQUEST', 'strength NaN');
   });
 

@@ -5,7 +5,7 @@
  *
  * Flags take `--name value` or `--name=value`; `--lora` may repeat; every other flag may appear once.
  */
-import { GENERATE_LIMITS, LORA_SCALE_LIMIT } from '../engine';
+import { GENERATE_LIMITS, isLoraScale, LORA_SCALE_RANGE } from '../engine';
 import { isSupportedScheduler, parseTimesteps, samplerClassFor, samplerRows } from '../schedulers';
 import { UsageError } from './errors';
 
@@ -48,7 +48,7 @@ export const FLAGS: Record<Command, Record<string, FlagSpec>> = {
       value: true,
       repeat: true,
       example: 'adapter.safetensors:0.8',
-      help: `LoRA .safetensors file[:strength] merged into the U-Net (PEFT/diffusers or kohya keys; strength default 1, -${LORA_SCALE_LIMIT}..${LORA_SCALE_LIMIT}); repeatable`,
+      help: `LoRA .safetensors file[:strength] merged into the U-Net (PEFT/diffusers or kohya keys; strength default 1, ${LORA_SCALE_RANGE.min}..${LORA_SCALE_RANGE.max}); repeatable`,
     },
     out: { value: true, example: 'image.png', help: 'the PNG to write (its folder must exist)' },
   },
@@ -192,7 +192,7 @@ const STRENGTH = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
  * A --lora value: `file` or `file:strength`. The last ':' starts the strength when what follows it is a number, or
  * when what precedes it ends in `.safetensors` (so a bad strength is reported as such); otherwise the ':' is part of
  * the file name (`my:lora.safetensors`, `C:\loras\a.safetensors`).
- * @throws UsageError for an empty file name, or a strength that is not a number within +-LORA_SCALE_LIMIT
+ * @throws UsageError for an empty file name, or a strength that is not a number within LORA_SCALE_RANGE
  */
 export function parseLoraOption(text: string): LoraOption {
   const i = text.lastIndexOf(':');
@@ -202,8 +202,8 @@ export function parseLoraOption(text: string): LoraOption {
   const strength = split ? text.slice(i + 1).trim() : '1';
   if (file.trim() === '') throw new UsageError(`--lora "${text}": give a .safetensors file, e.g. --lora adapter.safetensors:0.8`);
   const scale = STRENGTH.test(strength) ? Number(strength) : NaN;
-  if (!Number.isFinite(scale) || Math.abs(scale) > LORA_SCALE_LIMIT) {
-    throw new UsageError(`--lora ${text}: the strength after ':' must be a number from -${LORA_SCALE_LIMIT} to ${LORA_SCALE_LIMIT}, got "${strength}"`);
+  if (!isLoraScale(scale)) {
+    throw new UsageError(`--lora ${text}: the strength after ':' must be a number from ${LORA_SCALE_RANGE.min} to ${LORA_SCALE_RANGE.max}, got "${strength}"`);
   }
   return { file, scale };
 }

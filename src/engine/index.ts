@@ -14,11 +14,11 @@ export {
   type EngineErrorCode,
 } from './errors';
 export { GENERATE_LIMITS, isValidSeed } from './limits';
-export { LORA_SCALE_LIMIT, mergeLoras, type LoraAdapter, type LoraFormat, type LoraMergeReport, type LoraMergeResult } from './lora';
+export { isLoraScale, LORA_SCALE_RANGE, mergeLoras, type LoraAdapter, type LoraFormat, type LoraMergeReport, type LoraMergeResult } from './lora';
 export { formatBytes } from './bytes';
 export { promptWords, unknownWords, vocabularyWords } from './vocab';
 export type { Catalog, CatalogEntry, CatalogFile, LoraAlphaStorage, LoraBaseFamily, LoraEntry, LoraRole } from './catalog/schema';
-export { getLoraEntry, LORA_SCALE_RANGE, lorasFor, validateCatalog } from './catalog/validate';
+export { getLoraEntry, lorasFor, validateCatalog } from './catalog/validate';
 export { DEFAULT_HUB_BASE, slugId } from './catalog/urls';
 export { CustomSourceError, validateCustomSource, type CustomSource } from './catalog/custom';
 export { catalogEntryForFiles, checkLayout, layoutFilesFor, REQUIRED_LAYOUT, type LayoutCheck, type LayoutRequirement } from './catalog/files';

@@ -50,7 +50,7 @@ export type ModelRef =
 export interface LoraRef {
   /** Shown in reports and messages (e.g. "fewstep-lcm-lora"). */
   name: string;
-  /** Strength: the multiplier of alpha / rank * up @ down; 1 as trained, 0 no change; within LORA_SCALE_RANGE. */
+  /** Strength: the multiplier of alpha / rank * up @ down; 1 as trained, 0 no change; within LORA_SCALE_RANGE (lora/scale.ts). */
   scale: number;
   url?: string;
   bytes?: ArrayBuffer;

@@ -3,10 +3,14 @@
  * W += scale * (alpha / rank) * up @ down). Pure functions: the text form shared by the link (`lora=`), the PNG
  * metadata (`Lora:`) and the run records, set comparison, and the engine pool id of a model with a set merged in.
  */
+import { isLoraScale, LORA_SCALE_RANGE } from '../../engine';
 import { formatLoras, type LoraEntry } from '../../export/metadata';
 
-/** Strength range and step of the picker's slider; the engine refuses scales outside its own (wider or equal) range. */
-export const LORA_SCALE_LIMITS = { min: -2, max: 2, step: 0.05 } as const;
+/**
+ * Strength range and step of the picker's slider: the engine's one range (LORA_SCALE_RANGE, engine/lora/scale.ts, which
+ * the merge, the catalog and the CLI check too) and the slider's step.
+ */
+export const LORA_SCALE_LIMITS = { ...LORA_SCALE_RANGE, step: 0.05 } as const;
 
 /** At most this many adapters at once (the picker and the link). */
 export const MAX_LORAS = 8;
@@ -41,7 +45,7 @@ export function isShippedLoraId(id: string): boolean {
 
 /** Whether a strength is within {@link LORA_SCALE_LIMITS}. */
 export function isValidLoraScale(n: unknown): n is number {
-  return typeof n === 'number' && Number.isFinite(n) && n >= LORA_SCALE_LIMITS.min && n <= LORA_SCALE_LIMITS.max;
+  return isLoraScale(n);
 }
 
 /** "0.8", "1", "-0.25": the shortest decimal of a strength (3 decimals at most). */

@@ -3,6 +3,7 @@
  * (`models[3].sampler.steps: received 0, expected an integer >= 1`) and thrown at once as a {@link CatalogError}.
  */
 import { GENERATE_LIMITS } from '../limits';
+import { LORA_SCALE_RANGE } from '../lora/scale';
 import { CatalogError, isSafeRelPath, REPO_RE, SAFE_PATH, type Catalog, type CatalogEntry, type CatalogFile, type LoraEntry } from './schema';
 
 const ID_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -13,8 +14,6 @@ const LORA_FORMATS = ['peft', 'kohya'] as const;
 const LORA_ROLES = ['lcm', 'style'] as const;
 const LORA_FAMILIES = ['fewstep', 'sd1', 'sd2', 'sdxl'] as const;
 const LORA_ALPHA_STORAGE = ['keys', 'metadata', 'none'] as const;
-/** Bounds of a LoRA's default strength; the merge multiplies alpha / rank by it. */
-export const LORA_SCALE_RANGE: readonly [number, number] = [-2, 2];
 
 type Json = unknown;
 
@@ -283,7 +282,7 @@ function checkLora(c: Checker, p: string, e: Record<string, Json>, pipelineIds: 
     const t = c.arr(`${p}.targets`, e.targets, { nonEmpty: true });
     t?.forEach((x, i) => c.str(`${p}.targets[${i}]`, x, /^[A-Za-z_][A-Za-z0-9_.]*$/, 'a module name suffix like "to_q" or "ff.net.2"'));
   }
-  c.num(`${p}.defaultScale`, e.defaultScale, { min: LORA_SCALE_RANGE[0], max: LORA_SCALE_RANGE[1] });
+  c.num(`${p}.defaultScale`, e.defaultScale, { min: LORA_SCALE_RANGE.min, max: LORA_SCALE_RANGE.max });
   if (e.sampler !== undefined) {
     const s = checkSampler(c, `${p}.sampler`, e.sampler);
     if (s && role === 'lcm' && s.schedulerClass !== 'LCMScheduler') {

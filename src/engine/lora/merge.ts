@@ -28,10 +28,9 @@ import { float16BitsToFloat32Into, float32ToFloat16BitsInto } from '../float16';
 import { createRowKernel, RANK_ALIGN, type RowKernel } from './kernel';
 import { loraScaling, moduleAlpha, normalizeLoraKeys, type LoraFormat, type LoraModule } from './keys';
 import { indexWeights, weightView, type ModuleWeight } from './onnxWeights';
+import { isLoraScale, LORA_SCALE_RANGE } from './scale';
 import { parseSafetensors, READABLE_DTYPES, tensorToFloat32, type SafetensorsFile, type SafetensorsTensor } from './safetensors';
 
-/** The largest |scale| accepted: strengths beyond it give noise, not a stronger style (UIs offer about -2..2). */
-export const LORA_SCALE_LIMIT = 4;
 
 /**
  * The share of an adapter's U-Net modules that may lack a weight in the graph (at least 2 modules) before the merge
@@ -47,7 +46,7 @@ export interface LoraAdapter {
   name: string;
   /** The whole .safetensors file. */
   bytes: Uint8Array;
-  /** Strength: the multiplier of alpha / r * B @ A; 1 applies it as trained, 0 leaves the model unchanged. |scale| <= 4. */
+  /** Strength: the multiplier of alpha / r * B @ A; 1 applies it as trained, 0 leaves the model unchanged. Within LORA_SCALE_RANGE (lora/scale.ts). */
   scale: number;
 }
 
@@ -187,7 +186,7 @@ function mergeWeight(kernel: RowKernel, list: Planned[]): void {
  * @param adapters the LoRA files with their strengths, applied together (their deltas add up)
  * @param file     the graph's layout path, for messages (default `unet/model.onnx`)
  * @returns a report per adapter (format, rank, alpha, key counts), the number of weights changed and the time taken
- * @throws EngineError BAD_REQUEST for a scale that is not finite or beyond +-LORA_SCALE_LIMIT; LORA_INVALID for a
+ * @throws EngineError BAD_REQUEST for a scale that is not finite or outside LORA_SCALE_RANGE; LORA_INVALID for a
  *   file that is not valid safetensors (lora/safetensors.ts lists the checks), an adapter kind other than LoRA,
  *   a module with only one of down/up, or weights that are not F32/F16/BF16; LORA_MISMATCH for the first key whose
  *   shape does not fit the weight it names (both shapes in the message), for an adapter none of whose keys match
@@ -204,8 +203,8 @@ export function mergeLoras(
 ): LoraMergeResult {
   const t0 = now();
   for (const ad of adapters) {
-    if (!Number.isFinite(ad.scale) || Math.abs(ad.scale) > LORA_SCALE_LIMIT) {
-      throw new EngineError('BAD_REQUEST', `LoRA "${ad.name}": strength ${ad.scale} is outside -${LORA_SCALE_LIMIT}..${LORA_SCALE_LIMIT}; use a value such as 1 (as trained) or 0.5.`);
+    if (!isLoraScale(ad.scale)) {
+      throw new EngineError('BAD_REQUEST', `LoRA "${ad.name}": strength ${ad.scale} is outside ${LORA_SCALE_RANGE.min}..${LORA_SCALE_RANGE.max}; use a value such as 1 (as trained) or 0.5.`);
     }
   }
   const index = adapters.length > 0 ? indexWeights(graph, file) : null;

@@ -139,7 +139,7 @@ export interface LoadOptions {
    * LoRA adapters merged into the U-Net's weights after its graph and sidecars are read and before its session is
    * made (lora/merge.ts mergeLoras: W += scale * alpha / r * B @ A, in place in the bytes just read, no copy of the
    * model). The bytes come fresh from the source on every load, so a load without LoRAs gives the base weights
-   * exactly. A LoRA that does not fit (shape mismatch, no matching key, malformed file, scale beyond +-4) fails the
+   * exactly. A LoRA that does not fit (shape mismatch, no matching key, malformed file, scale outside LORA_SCALE_RANGE) fails the
    * load with its EngineError (LORA_INVALID, LORA_MISMATCH, BAD_REQUEST) before any session exists.
    */
   loras?: LoraAdapter[];
