@@ -5,8 +5,8 @@ import { request as httpRequest } from 'node:http';
 import { VitePWA } from 'vite-plugin-pwa';
 
 /**
- * The app serves everything it needs itself (no CDN). ORT's wasm runtime is imported with `?url` in the worker, so
- * Vite emits it as a hashed asset; the shipped models are served under /models/ from models/ in dev and preview, and
+ * The app serves everything it needs itself (no CDN). ORT's wasm runtimes (both builds) are imported with `?url` in
+ * the worker, so Vite emits them as hashed assets; the shipped models are served under /models/ from models/ in dev and preview, and
  * the build copies them into dist/models/.
  */
 const ROOT = import.meta.dirname;
@@ -178,7 +178,9 @@ export const PRECACHE = {
   globPatterns: [
     // app shell: index.html, registerSW.js, favicon/icons, manifest
     '*.{html,js,png,svg,webmanifest}',
-    // hashed JS/CSS chunks, the engine worker, onnxruntime-web's wasm runtime (.mjs + .wasm, served by the app)
+    // hashed JS/CSS chunks, the engine worker, onnxruntime-web's two builds (src/engine/ort.ts: the WebGPU entry
+    // chunk + ort-wasm-simd-threaded.asyncify.{mjs,wasm}, the WASM-only entry chunk + ort-wasm-simd-threaded.{mjs,wasm}),
+    // served by the app, so either provider works offline
     'assets/*.{js,mjs,css,wasm}',
     // the embedded pipelines the app loads with no download, the catalog that lists them, the bench panel's scores
     'models/catalog.json',
@@ -190,7 +192,7 @@ export const PRECACHE = {
     'models/loras/*',
   ],
   globIgnores: ['**/*.map', 'sw.js'],
-  // onnxruntime-web's wasm is ~26 MB; the embedded U-Nets ~5 MB each.
+  // onnxruntime-web's wasm runtimes are 27 MB (WebGPU build) and 14 MB (WASM-only); the embedded U-Nets ~5 MB each.
   maximumFileSizeToCacheInBytes: 64 * 1024 * 1024,
 };
 function pwa(): Plugin[] {

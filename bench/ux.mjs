@@ -5,7 +5,8 @@
  *   - slider-to-screen: the steps slider moved between its two lowest positions (window.__fewstepBench.slider);
  *   - typing-to-screen: a prompt typed one character at a time (native input events every --interval ms); each
  *     keystroke's sample is the time until an image for that text (or a longer prefix of it) is painted;
- *   - cold open: navigation -> first generated image painted, each in a fresh browser context (empty cache);
+ *   - cold open: navigation -> first generated image painted, each in a fresh browser context (empty cache), with
+ *     the onnxruntime WebAssembly file the engine fetched (`ortWasm`: which build src/engine/ort.ts chose);
  * and where the slider's time goes (window.__fewstepUx: input -> request -> result -> drawn -> painted).
  *
  *   - return visit: the same, in a new page of a context that has opened the app once (HTTP cache and V8's
@@ -84,6 +85,12 @@ async function openApp(browser, url, query, reuse = null) {
   const context = reuse ?? (await browser.newContext({ serviceWorkers: 'block', viewport: { width: 1280, height: 900 } }));
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[page] ${e.message}`));
+  // Which onnxruntime WebAssembly runtime the engine worker fetched (src/engine/ort.ts picks the build).
+  const ortWasm = [];
+  page.on('request', (r) => {
+    const m = /\/(ort-wasm-[\w.-]+\.wasm)$/.exec(new URL(r.url()).pathname);
+    if (m) ortWasm.push(m[1]);
+  });
   await page.goto(`${url}?${query}`);
   await page.waitForFunction(() => window.__fewstepBench?.firstImageMs != null, null, { timeout: 300_000, polling: 50 });
   const cold = await page.evaluate(() => {
@@ -91,6 +98,7 @@ async function openApp(browser, url, query, reuse = null) {
     const nav = /** @type {PerformanceNavigationTiming | undefined} */ (performance.getEntriesByType('navigation')[0]);
     return { firstImageMs: window.__fewstepBench.firstImageMs, domContentLoaded: nav ? +nav.domContentLoadedEventEnd.toFixed(1) : null, marks };
   });
+  cold.ortWasm = ortWasm;
   return { context, page, cold };
 }
 
@@ -238,7 +246,7 @@ async function main() {
     for (let i = 0; i < o.cold; i++) {
       const { context, cold } = await openApp(browser, url, query);
       colds.push(cold);
-      console.log(`cold open ${i + 1}/${o.cold}: ${cold.firstImageMs.toFixed(0)} ms  ${JSON.stringify(coldPhases(cold))}`);
+      console.log(`cold open ${i + 1}/${o.cold}: ${cold.firstImageMs.toFixed(0)} ms  ${JSON.stringify(coldPhases(cold))} ${cold.ortWasm.join(' ') || '(no onnxruntime wasm fetched)'}`);
       await context.close();
     }
     const phases = colds.map(coldPhases);

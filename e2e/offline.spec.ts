@@ -46,6 +46,11 @@ test('after one visit the app opens and generates with the network off (service 
   expect(has(/^\/index\.html$/)).toBe(true);
   expect(has(/^\/assets\/ort-wasm-simd-threaded\.asyncify-[\w-]+\.wasm$/)).toBe(true);
   expect(has(/^\/assets\/ort-wasm-simd-threaded\.asyncify-[\w-]+\.mjs$/)).toBe(true);
+  // The WASM-only build (src/engine/ort.ts loads it on WASM) and both builds' entry chunks.
+  expect(has(/^\/assets\/ort-wasm-simd-threaded-[\w-]+\.wasm$/)).toBe(true);
+  expect(has(/^\/assets\/ort-wasm-simd-threaded-[\w-]+\.mjs$/)).toBe(true);
+  expect(has(/^\/assets\/ort\.wasm\.bundle\.min-[\w-]+\.js$/)).toBe(true);
+  expect(has(/^\/assets\/ort\.webgpu\.bundle\.min-[\w-]+\.js$/)).toBe(true);
   expect(has(/^\/models\/catalog\.json$/)).toBe(true);
   expect(has(/^\/models\/fewstep-turbo\/unet\/model\.onnx$/)).toBe(true);
   expect(has(/\.map$/)).toBe(false);
@@ -97,6 +102,10 @@ test('after one visit the app opens and generates with the network off (service 
   // DevTools protocol although fetch() resolves them with 200, as the HEAD above shows.)
   expect(failed.filter((f) => !f.startsWith('HEAD ') || !f.endsWith('net::ERR_ABORTED'))).toEqual([]);
   expect(http.some((r) => /\/models\/fewstep-turbo\/unet\/model\.onnx$/.test(r.url()))).toBe(true);
+  // WASM with no hardware WebGPU adapter (headless Chromium's is SwiftShader): the engine fetched the WASM-only
+  // onnxruntime build (14 MB), not the WebGPU one (27 MB) (src/engine/ort.ts buildFor).
+  const ortWasm = http.map((r) => new URL(r.url()).pathname).filter((p) => /\/ort-wasm-simd-threaded[.\w-]*\.wasm$/.test(p));
+  expect(ortWasm).toEqual([expect.stringMatching(/^\/assets\/ort-wasm-simd-threaded-[\w-]+\.wasm$/)]);
   expect(errors).toEqual([]);
   console.log(
     `[offline] first visit: image ${tImage - t0} ms, service worker active (precache stored) ${tActive - t0} ms; ` +

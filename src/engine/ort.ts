@@ -1,31 +1,118 @@
 /**
- * All onnxruntime-web setup lives here: the execution-provider choice, wasm asset paths, the call queue.
- * Only this file imports onnxruntime-web.
+ * All onnxruntime-web setup lives here: the execution-provider choice, which onnxruntime build runs it, wasm asset
+ * paths, the call queue. Only this file imports onnxruntime-web.
+ *
+ * Two builds of onnxruntime-web 1.30, each its own module with its own WebAssembly runtime (issue 15, cold open):
+ * - 'webgpu': the `onnxruntime-web/webgpu` entry and `ort-wasm-simd-threaded.asyncify.{mjs,wasm}` (27 MB of wasm):
+ *   the WebGPU execution provider plus the CPU one.
+ * - 'wasm': the `onnxruntime-web/wasm` entry and `ort-wasm-simd-threaded.{mjs,wasm}` (14 MB of wasm): the CPU
+ *   execution provider only. V8 compiles it in less than half the time (0.28 s vs 0.67 s measured here for
+ *   `WebAssembly.compile`), and the first run of each kernel pays less lazy compilation.
+ * A build is imported on first use ({@link buildFor}): WebGPU sessions always use 'webgpu'; WASM sessions use a build
+ * already loaded ('wasm' first), else 'webgpu' when Auto would pick WebGPU here (a hardware adapter: the model will
+ * need that build anyway), else 'wasm'. So a WASM-only visit never fetches or compiles the 27 MB runtime, and a
+ * WebGPU visit never fetches the 14 MB one. Switching a 'wasm'-build page to WebGPU loads the 'webgpu' build next
+ * to it (two runtimes in memory until the page closes).
  *
  * NOTE: every ORT call (session create, run, release) goes through `ortQueue`: concurrent calls on WebGPU throw or
  * crash, and concurrent session creation on WebGPU throws (see onnxruntime-web issues on "Session already started").
  */
-import * as ort from 'onnxruntime-web/webgpu';
+// Types only (erased from the output); the builds themselves are imported on demand by loadOrtBuild.
+import type * as ort from 'onnxruntime-web/webgpu';
 import { EngineError } from './errors';
 import { checkDims, type IoSpec, type TensorData, toFloat32 } from './io';
 import { SerialQueue } from './queue';
 
+/** onnxruntime-web's API (both entries share one type declaration, onnxruntime-web/types.d.ts). */
+type OrtModule = typeof ort;
+
 export type Provider = 'webgpu' | 'wasm';
 export type ProviderPreference = 'auto' | Provider;
+/** Which onnxruntime-web build (entry + runtime files) a session runs on; see the file comment. */
+export type OrtBuild = 'webgpu' | 'wasm';
 
 export const ortQueue = new SerialQueue();
 
+/** A build's runtime files as served by the app: the Emscripten glue (.mjs) and the WebAssembly binary. */
+export interface OrtRuntimeFiles {
+  mjs: string;
+  wasm: string;
+}
+
 export interface OrtConfig {
-  /** Where ort-wasm-simd-threaded.asyncify.{mjs,wasm} are served (the app serves its own copy). */
-  wasmPaths?: string | { mjs: string; wasm: string };
+  /**
+   * Where each build's runtime files are served (the app serves its own copies, never a CDN): 'webgpu' is
+   * ort-wasm-simd-threaded.asyncify.{mjs,wasm}, 'wasm' is ort-wasm-simd-threaded.{mjs,wasm}. A build without an
+   * entry lets onnxruntime find its files next to its own module (what Node does). Applied when the build loads.
+   */
+  runtimeFiles?: Partial<Record<OrtBuild, OrtRuntimeFiles>>;
   numThreads?: number;
   logLevel?: 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
 }
 
+const config: { runtimeFiles: Partial<Record<OrtBuild, OrtRuntimeFiles>>; numThreads?: number; logLevel: NonNullable<OrtConfig['logLevel']> } = {
+  runtimeFiles: {},
+  logLevel: 'error',
+};
+/** Builds being imported or imported, by build. */
+const builds: Partial<Record<OrtBuild, Promise<OrtModule>>> = {};
+/** Builds imported and configured (for the synchronous helpers below). */
+const loaded: Partial<Record<OrtBuild, OrtModule>> = {};
+
+function applyConfig(m: OrtModule, build: OrtBuild): void {
+  const files = config.runtimeFiles[build];
+  if (files) m.env.wasm.wasmPaths = { mjs: files.mjs, wasm: files.wasm } as never;
+  // onnxruntime reads numThreads when its runtime starts (the first session); later changes do not apply.
+  if (config.numThreads !== undefined) m.env.wasm.numThreads = config.numThreads;
+  m.env.logLevel = config.logLevel;
+}
+
+/**
+ * Set onnxruntime's options for this process: applied to the builds already loaded and to each build as it loads.
+ * Call before the first session for numThreads and runtimeFiles to take effect.
+ */
 export function configureOrt(cfg: OrtConfig): void {
-  if (cfg.wasmPaths) ort.env.wasm.wasmPaths = cfg.wasmPaths as never;
-  if (cfg.numThreads !== undefined) ort.env.wasm.numThreads = cfg.numThreads;
-  ort.env.logLevel = cfg.logLevel ?? 'error';
+  if (cfg.runtimeFiles) config.runtimeFiles = { ...config.runtimeFiles, ...cfg.runtimeFiles };
+  if (cfg.numThreads !== undefined) config.numThreads = cfg.numThreads;
+  config.logLevel = cfg.logLevel ?? 'error';
+  for (const [build, m] of Object.entries(loaded) as Array<[OrtBuild, OrtModule]>) applyConfig(m, build);
+}
+
+/**
+ * Import one onnxruntime-web build (once) and configure it.
+ * @throws EngineError SESSION_CREATE_FAILED naming the entry when the module cannot be imported (a missing or
+ *   blocked chunk: reload the page, or rebuild the app)
+ */
+export function loadOrtBuild(build: OrtBuild): Promise<OrtModule> {
+  builds[build] ??= (build === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then(
+    (m: OrtModule) => {
+      applyConfig(m, build);
+      loaded[build] = m;
+      return m;
+    },
+    (e: unknown) => {
+      delete builds[build];
+      throw new EngineError('SESSION_CREATE_FAILED', `Could not load onnxruntime-web's ${build} build (onnxruntime-web/${build}): ${(e as Error).message}. Reload the page; if it persists, rebuild the app.`);
+    },
+  );
+  return builds[build];
+}
+
+/**
+ * The build a session on `provider` runs on (see the file comment): 'webgpu' for WebGPU; for WASM a build already
+ * loaded or loading ('wasm' first), else the one Auto's choice here needs ('webgpu' on a hardware adapter, else 'wasm').
+ */
+export async function buildFor(provider: Provider): Promise<OrtBuild> {
+  if (provider === 'webgpu') return 'webgpu';
+  if (builds.wasm) return 'wasm';
+  if (builds.webgpu) return 'webgpu';
+  const caps = await probeWebGpu();
+  return caps.available && !caps.software ? 'webgpu' : 'wasm';
+}
+
+/** The builds imported so far, sorted (tests check which runtime a session used). */
+export function loadedOrtBuilds(): OrtBuild[] {
+  return (Object.keys(loaded) as OrtBuild[]).sort();
 }
 
 export interface GpuCapabilities {
@@ -119,19 +206,21 @@ export function setSessionOptionsHook(hook: SessionOptionsHook | null): void {
 /** An ORT tensor, for the GPU-resident loop and the bare benchmark loop (they build their own feeds). */
 export type OrtTensor = ort.Tensor;
 
-/** A CPU tensor of the declared type (data already converted with io.toTypedArray). */
-export function cpuTensor(type: string, data: TensorData, dims: readonly number[]): OrtTensor {
-  return new ort.Tensor(type as ort.Tensor.Type, data as never, dims);
+/** The loaded 'webgpu' build, for the GPU-resident loop (which runs only after a WebGPU session exists). */
+function webGpuBuild(what: string): OrtModule {
+  const m = loaded.webgpu;
+  if (!m) throw new EngineError('RUN_FAILED', `${what} needs onnxruntime-web's WebGPU build, which is not loaded: create a WebGPU session first.`);
+  return m;
 }
 
 /** Wrap a GPUBuffer of ORT's device as a tensor (no copy). The caller keeps ownership of the buffer. */
 export function gpuTensor(buffer: GPUBuffer, type: string, dims: readonly number[]): OrtTensor {
-  return ort.Tensor.fromGpuBuffer(buffer as never, { dataType: type as 'float32', dims });
+  return webGpuBuild('gpuTensor').Tensor.fromGpuBuffer(buffer as never, { dataType: type as 'float32', dims });
 }
 
 /** The GPUDevice ORT's WebGPU engine runs on (valid once a WebGPU session exists). */
 export async function ortGpuDevice(): Promise<GPUDevice> {
-  return (await ort.env.webgpu.device) as unknown as GPUDevice;
+  return (await webGpuBuild('ortGpuDevice').env.webgpu.device) as unknown as GPUDevice;
 }
 
 export interface RunOutput {
@@ -149,10 +238,19 @@ export class SessionHandle {
     readonly file: string,
     readonly provider: Provider,
     /** Outputs stay on the GPU (preferredOutputLocation 'gpu-buffer'); `run` reads them back. */
-    readonly gpuOutputs = false,
+    readonly gpuOutputs: boolean,
+    /** The onnxruntime-web build that made the session (its Tensor class makes this session's feeds). */
+    private readonly m: OrtModule,
+    /** Which build that is. */
+    readonly build: OrtBuild,
   ) {
     this.inputs = ioSpecs(session.inputMetadata, session.inputNames);
     this.outputs = ioSpecs(session.outputMetadata, session.outputNames);
+  }
+
+  /** A CPU tensor of the declared type (data already converted with io.toTypedArray), for runTensors/runDirect. */
+  cpuTensor(type: string, data: TensorData, dims: readonly number[]): OrtTensor {
+    return new this.m.Tensor(type as ort.Tensor.Type, data as never, dims);
   }
 
   input(name: string): IoSpec | undefined {
@@ -183,7 +281,7 @@ export class SessionHandle {
       const spec = this.inputs.get(name);
       if (!spec) continue; // optional extras (e.g. timestep_cond for a non-LCM UNet) are dropped
       checkDims(spec, dims, this.file);
-      tensors[name] = new ort.Tensor(spec.type as ort.Tensor.Type, data as never, dims);
+      tensors[name] = this.cpuTensor(spec.type, data, dims);
     }
     const wanted = outputNames ?? [...this.outputs.keys()];
     let result: ort.InferenceSession.ReturnType;
@@ -314,9 +412,11 @@ export async function createSession(
     ...(weightBytes >= LARGE_GRAPH_BYTES ? largeGraphOptions() : {}),
     ...(externalData?.length ? { externalData } : {}),
   });
+  const build = await buildFor(provider);
+  const m = await loadOrtBuild(build);
   try {
-    const session = await ortQueue.run(() => ort.InferenceSession.create(new Uint8Array(bytes), options));
-    return new SessionHandle(session, file, provider, provider === 'webgpu' && options.preferredOutputLocation === 'gpu-buffer');
+    const session = await ortQueue.run(() => m.InferenceSession.create(new Uint8Array(bytes), options));
+    return new SessionHandle(session, file, provider, provider === 'webgpu' && options.preferredOutputLocation === 'gpu-buffer', m, build);
   } catch (e) {
     const msg = (e as Error).message ?? String(e);
     if (/protobuf|parse|Invalid model|Failed to load model|ModelProto/i.test(msg)) {
@@ -326,4 +426,5 @@ export async function createSession(
   }
 }
 
-export const ortVersion = (): string => ort.env.versions?.web ?? 'unknown';
+/** onnxruntime-web's version, from a loaded build ('unknown' before the first session). */
+export const ortVersion = (): string => (loaded.wasm ?? loaded.webgpu)?.env.versions?.web ?? 'unknown';

@@ -6,7 +6,7 @@
 import { EngineError } from '../errors';
 import { fixedBatch, IO_NAMES, timestepDims, toTypedArray, type IoSpec, type TensorData } from '../io';
 import { LAYOUT_FILES, type ModelLayout, type PipelineKind } from '../layout';
-import { cpuTensor, type OrtTensor, type SessionHandle } from '../ort';
+import type { OrtTensor, SessionHandle } from '../ort';
 import { checkAddEmbeddingDim, penultimateHiddenState } from './sdxl';
 
 /** A feed as SessionHandle.run takes it: data converted to the input's dtype, and dims. */
@@ -182,7 +182,7 @@ export class ModelIo {
 /** Feeds as ORT CPU tensors (runTensors / runDirect take tensors). */
 export function asTensors(session: SessionHandle, feeds: Record<string, Feed>): Record<string, OrtTensor> {
   const out: Record<string, OrtTensor> = {};
-  for (const [name, [data, dims]] of Object.entries(feeds)) out[name] = cpuTensor(session.inputs.get(name)?.type ?? 'float32', data, dims);
+  for (const [name, [data, dims]] of Object.entries(feeds)) out[name] = session.cpuTensor(session.inputs.get(name)?.type ?? 'float32', data, dims);
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configureOrt } from '../ort';
+import { buildFor, configureOrt, loadedOrtBuilds } from '../ort';
 import { eachField, fieldText } from '../protobuf';
 import { warmUpModel, warmUpOrt } from './warmup';
 
@@ -21,5 +21,13 @@ describe('ORT warm-up (cold open)', () => {
     configureOrt({ numThreads: 1 });
     const ms = await warmUpOrt('wasm');
     expect(ms).toBeGreaterThan(0);
+  });
+
+  it('uses the WASM-only onnxruntime build where there is no hardware WebGPU adapter (Node has none)', async () => {
+    await warmUpOrt('wasm');
+    // Only onnxruntime-web/wasm (ort-wasm-simd-threaded.wasm, 14 MB) was imported, not the 27 MB WebGPU build.
+    expect(loadedOrtBuilds()).toEqual(['wasm']);
+    expect(await buildFor('wasm')).toBe('wasm');
+    expect(await buildFor('webgpu')).toBe('webgpu');
   });
 });

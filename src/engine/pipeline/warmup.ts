@@ -1,6 +1,7 @@
 /**
  * Start-up warm-up of onnxruntime-web (issue 15, cold open): the first `InferenceSession.create` of a page pays for
- * fetching and compiling ORT's WebAssembly runtime (27 MB for the asyncify build), starting its threads, and the
+ * fetching and compiling ORT's WebAssembly runtime (14 MB for the WASM-only build, 27 MB for the WebGPU one: ort.ts
+ * picks the build the model will need), starting its threads, and the
  * lazy compilation of every function it runs the first time: registering the CPU kernels alone calls about 3,400
  * WebAssembly functions (measured in a Chromium trace of a cold open: `wasm.CompileLazy` x 3427, 3.6 s of CPU on this
  * 2-core machine, plus 5.6 s of background top-tier compilation). None of that needs the model, so the engine worker
@@ -31,7 +32,8 @@ export function warmUpModel(): Uint8Array {
 
 /**
  * Create, run once and release the warm-up session on `provider` (default WASM: it initialises the runtime every
- * provider shares, and WebGPU's own start-up needs an adapter the load picks later).
+ * provider shares, and WebGPU's own start-up needs an adapter the load picks later). A WASM session here loads the
+ * build Auto's choice needs (ort.ts `buildFor`: the WASM-only build unless a hardware WebGPU adapter is present).
  * @returns wall time in ms
  * @throws EngineError from createSession (SESSION_CREATE_FAILED) when the runtime cannot start; the model's load
  *   would fail the same way and reports it to the user, so callers may ignore it
