@@ -19,6 +19,8 @@ export class HeldWorker {
   static requests: Request[] = [];
   static hold = false;
   static pending: Array<() => void> = [];
+  /** Held loads by request id, for a cancel. */
+  static held = new Map<string, () => void>();
   private listeners: Array<(e: { data: EngineEvent }) => void> = [];
   addEventListener(type: string, fn: (e: { data: EngineEvent }) => void): void {
     if (type === 'message') this.listeners.push(fn);
@@ -33,9 +35,19 @@ export class HeldWorker {
         ? { adapters: loras.map((l) => ({ name: l.name, scale: l.scale, format: 'peft' as const, rank: 8, alpha: 8, matched: 4, unmatched: 0, textEncoderKeys: 0 })), weightsChanged: 4, ms: 1 }
         : undefined;
       const send = () => reply({ type: 'loaded', id: req.id, model: { ...model(), id: req.model.id, ...(lora ? { lora } : {}) } });
-      if (HeldWorker.hold) HeldWorker.pending.push(send);
-      else send();
+      if (HeldWorker.hold) {
+        HeldWorker.pending.push(send);
+        HeldWorker.held.set(req.id, send);
+      } else send();
     } else if (req.type === 'generate') reply({ type: 'cancelled', id: req.id, reason: 'test' });
+    else if (req.type === 'cancel' && req.target && HeldWorker.held.has(req.target)) {
+      // The engine ends a cancelled load with `cancelled`; the held reply never comes.
+      const send = HeldWorker.held.get(req.target)!;
+      HeldWorker.held.delete(req.target);
+      HeldWorker.pending = HeldWorker.pending.filter((f) => f !== send);
+      reply({ type: 'cancelled', id: req.target, reason: 'Cancelled' });
+      reply({ type: 'ack', id: req.id });
+    }
     else reply({ type: 'ack', id: req.id });
   }
 }
@@ -70,6 +82,7 @@ export function useHeldWorker(): void {
     HeldWorker.requests = [];
     HeldWorker.hold = false;
     HeldWorker.pending = [];
+    HeldWorker.held.clear();
     useAppStore.setState(useAppStore.getInitialState(), true);
     useLoraStore.setState({ ...initialLoraState, shipped: parseLoraIndex(LORA_INDEX_FIXTURE, '/models/loras/').loras, shippedReady: true }, true);
     useAppStore.setState({ models: MODELS, modelsReady: true, settings: { ...DEFAULT_SETTINGS, modelId: 'fewstep-teacher' } });

@@ -88,7 +88,8 @@ const ref = (e: LoraEntry, scale = 1): LoraRef[] => [{ name: 'Tiny LoRA', scale,
 describe('catalog LoRAs through the download store', () => {
   it('downloads once, verifies, stores, and reads the second Apply from storage', async () => {
     const h = harness();
-    expect((await h.load('tiny')).ev?.type).toBe('loaded');
+    const l0 = (await h.load('tiny')).ev;
+    expect(l0?.type, JSON.stringify(l0)).toBe('loaded');
     const base = await h.image();
     hub.clearLog();
     // A dropped connection on the first request: retried.
@@ -106,7 +107,7 @@ describe('catalog LoRAs through the download store', () => {
 
     hub.clearLog();
     const second = await h.load('tiny+lora:b', ref(entry(), 0.5));
-    expect(second.ev?.type).toBe('loaded');
+    expect(second.ev?.type, JSON.stringify(second.ev)).toBe('loaded');
     expect(loraRequests()).toEqual([]);
     const half = await h.image();
     expect(half.equals(withLora) || half.equals(base)).toBe(false);
@@ -119,7 +120,8 @@ describe('catalog LoRAs through the download store', () => {
 
   it('a wrong sha256 or size fails the apply with the LoRA and file named; the model is unchanged', async () => {
     const h = harness();
-    expect((await h.load('tiny')).ev?.type).toBe('loaded');
+    const l0 = (await h.load('tiny')).ev;
+    expect(l0?.type, JSON.stringify(l0)).toBe('loaded');
     const base = await h.image();
 
     const badSha = await h.load('tiny+lora:x', ref(entry({ sha256: '0'.repeat(64) })));

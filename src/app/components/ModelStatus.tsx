@@ -24,7 +24,9 @@ export function ModelStatus() {
           {p
             ? p.phase === 'fetch'
               ? `file ${Math.min(p.filesDone + 1, p.filesTotal)}/${p.filesTotal} ${p.file} ${formatBytes(p.loaded)}${p.total ? ` / ${formatBytes(p.total)}` : ''}`
-              : `creating session ${p.sessionsDone + 1}/${p.sessionsTotal} (${p.file})`
+              : p.phase === 'merge'
+                ? `merging LoRAs into ${p.file} ${formatBytes(p.loaded)}${p.total ? ` / ${formatBytes(p.total)}` : ''}`
+                : `creating session ${p.sessionsDone + 1}/${p.sessionsTotal} (${p.file})`
             : 'starting…'}
           <progress max={1} value={loadFraction(p)} />
           <span data-testid="load-eta">{loadEta(loadFraction(p), performance.now() - loading.startedAt)}</span>

@@ -1,10 +1,10 @@
 import { useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { formatBytes, type LoraMergeResult } from '../../engine';
+import { formatBytes, type LoadProgress, type LoraMergeResult } from '../../engine';
 import { loadFraction } from '../components/ModelStatus';
 import { loadModel } from '../engineBridge';
 import { useAppStore } from '../store';
-import { addLora, applyLoras, draftPending, pickLoraFile, removeLora, revertLoras, setFastLcm, setLoraScale, shippedFor } from './loraBridge';
+import { addLora, applyLoras, cancelApply, draftPending, pickLoraFile, removeLora, revertLoras, setFastLcm, setLoraScale, shippedFor } from './loraBridge';
 import { formatLoraScale, LORA_SCALE_LIMITS, MAX_LORAS, type LoraSetting } from './loraSet';
 import { loraName, useLoraStore } from './loraStore';
 
@@ -13,6 +13,24 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n =
 /** What Apply will do, as its label: "Apply: merge 2 LoRAs into the U-Net", "Apply: back to the base model". */
 function applyLabel(draft: readonly LoraSetting[]): string {
   return draft.length ? `Apply: merge ${plural(draft.length, 'LoRA')} into the U-Net` : 'Apply: back to the base model';
+}
+
+/**
+ * What an apply is doing, from its load progress: reading the U-Net (or downloading a catalog LoRA), merging (the
+ * bytes of weights written so far), or making the U-Net's session.
+ */
+export function applyStep(p: LoadProgress | null): string {
+  if (!p) return 'starting…';
+  if (p.phase === 'merge') return `merged ${formatBytes(p.loaded)}${p.total ? ` of ${formatBytes(p.total)}` : ''} of weights`;
+  if (p.phase === 'session') return `creating the session of ${p.file}…`;
+  return `reading ${p.file} ${formatBytes(p.loaded)}${p.total ? ` / ${formatBytes(p.total)}` : ''}`;
+}
+
+/** The share done of the current phase of an apply (the merge by weight bytes, a read by file bytes), 0..1. */
+export function applyFraction(p: LoadProgress | null): number {
+  if (!p) return 0;
+  if (p.phase === 'merge' || p.phase === 'fetch') return p.total ? Math.min(1, p.loaded / p.total) : loadFraction(p);
+  return loadFraction(p);
 }
 
 /** One adapter of the draft: name, strength slider and number, remove. */
@@ -199,8 +217,15 @@ export function LoraPicker() {
       )}
       {merging && (
         <div role="status" data-testid="lora-progress" className="hint">
-          {loading.loras > 0 ? `Merging ${plural(loading.loras, 'LoRA')} into the U-Net…` : 'Going back to the base U-Net…'}
-          <progress max={1} value={loadFraction(loading.progress)} />
+          {loading.loras > 0 ? `Merging ${plural(loading.loras, 'LoRA')} into the U-Net` : 'Going back to the base U-Net'}
+          {': '}
+          <span data-testid="lora-progress-step">{applyStep(loading.progress)}</span>
+          <progress max={1} value={applyFraction(loading.progress)} />
+          {applying && (
+            <button type="button" data-testid="lora-cancel" onClick={cancelApply} title="Stop this apply (the model stays as it was)">
+              Cancel
+            </button>
+          )}
         </div>
       )}
       {!merging && loaded?.lora && applied.length > 0 && <MergeReport lora={loaded.lora} />}

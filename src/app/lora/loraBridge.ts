@@ -4,7 +4,7 @@
  * stores, like engineBridge, so they are tested without React.
  */
 import { EngineError } from '../../engine';
-import { loadModel } from '../engineBridge';
+import { getEngine, loadModel } from '../engineBridge';
 import { useAppStore } from '../store';
 import { fitsModel, type ShippedLora } from './loraIndex';
 import { isValidLoraScale, LORA_SCALE_LIMITS, MAX_LORAS, sameLoraSet, type LoraSetting } from './loraSet';
@@ -99,6 +99,19 @@ export async function pickLoraFile(file: File): Promise<void> {
 
 /** The apply in flight (with the follow-ups it starts), so a second call waits for it instead of queueing another. */
 let applying: Promise<boolean> | null = null;
+/** Set by {@link cancelApply}: the running apply ends without a follow-up. */
+let cancelled = false;
+
+/**
+ * Stop the apply in flight (the picker's Cancel): the engine stops the U-Net read, the LoRA download or the merge at
+ * its next step and the model stays as it was; the draft stays, so Apply can be pressed again.
+ */
+export function cancelApply(): void {
+  const id = useAppStore.getState().loading?.requestId;
+  if (!applying || !id) return;
+  cancelled = true;
+  void getEngine().request('cancel', { target: id }).done.catch(() => undefined);
+}
 
 /**
  * Merge the draft into the loaded model (the engine makes a U-Net with the set and shares the rest of the loaded
@@ -112,6 +125,7 @@ let applying: Promise<boolean> | null = null;
 export function applyLoras(): Promise<boolean> {
   if (applying) return applying;
   if (!useAppStore.getState().loaded) return Promise.resolve(false);
+  cancelled = false;
   const run = (async () => {
     try {
       let ok = false;
@@ -126,6 +140,7 @@ export function applyLoras(): Promise<boolean> {
         }
         useLoraStore.setState({ applying: true, error: null });
         ok = await loadModel(settings.modelId, { loras: sent, applyDefaults: false });
+        if (cancelled) return ok;
         // Edits made while it ran: apply the newest draft now (once), unless it is what was just applied.
         const now = useLoraStore.getState().draft;
         const edited = now !== null && !sameLoraSet(now, sent);

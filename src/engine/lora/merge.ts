@@ -185,6 +185,7 @@ function mergeWeight(kernel: RowKernel, list: Planned[]): void {
  *                 changed in place where weights live there; undefined for a self-contained graph
  * @param adapters the LoRA files with their strengths, applied together (their deltas add up)
  * @param file     the graph's layout path, for messages (default `unet/model.onnx`)
+ * @param onProgress called once before the writing pass and after each weight written ({@link LoraMergeProgress})
  * @returns a report per adapter (format, rank, alpha, key counts), the number of weights changed and the time taken
  * @throws EngineError BAD_REQUEST for a scale that is not finite or outside LORA_SCALE_RANGE; LORA_INVALID for a
  *   file that is not valid safetensors (lora/safetensors.ts lists the checks), an adapter kind other than LoRA,
@@ -200,7 +201,83 @@ export function mergeLoras(
   external: Array<{ path: string; data: Uint8Array }> | undefined,
   adapters: LoraAdapter[],
   file = 'unet/model.onnx',
+  onProgress?: (p: LoraMergeProgress) => void,
 ): LoraMergeResult {
+  const plan = planMerge(graph, external, adapters, file);
+  const progress = progressOf(plan, onProgress);
+  for (const list of plan.byInit.values()) {
+    mergeWeight(plan.kernel!, list);
+    progress(list);
+  }
+  return plan.result();
+}
+
+/** Progress of a merge's writing pass: weights (initializers) written so far and their bytes. */
+export interface LoraMergeProgress {
+  weightsDone: number;
+  weightsTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+/** A progress reporter for `plan`'s weights: call it after each weight is written (once at the start with none). */
+function progressOf(plan: MergePlan, onProgress?: (p: LoraMergeProgress) => void): (done: Planned[]) => void {
+  const lists = [...plan.byInit.values()];
+  const bytesTotal = lists.reduce((n, l) => n + l[0].view.byteLength, 0);
+  let weightsDone = 0;
+  let bytesDone = 0;
+  onProgress?.({ weightsDone, weightsTotal: lists.length, bytesDone, bytesTotal });
+  return (list) => {
+    weightsDone++;
+    bytesDone += list[0].view.byteLength;
+    onProgress?.({ weightsDone, weightsTotal: lists.length, bytesDone, bytesTotal });
+  };
+}
+
+/**
+ * {@link mergeLoras} for the worker: the same checks and arithmetic, but the writing pass gives the event loop a turn
+ * every `yieldMs` (default 50 ms), so a cancel message can arrive, and stops at the next weight once `signal` aborts.
+ * A cancelled merge leaves the bytes partly merged: they are the fresh bytes of a load that is being thrown away.
+ * @throws the errors of {@link mergeLoras} (before anything is written); DOMException AbortError when `signal` aborts
+ */
+export async function mergeLorasAsync(
+  graph: Uint8Array,
+  external: Array<{ path: string; data: Uint8Array }> | undefined,
+  adapters: LoraAdapter[],
+  file: string,
+  opts: { signal?: AbortSignal; onProgress?: (p: LoraMergeProgress) => void; yieldMs?: number } = {},
+): Promise<LoraMergeResult> {
+  const plan = planMerge(graph, external, adapters, file);
+  const progress = progressOf(plan, opts.onProgress);
+  const yieldMs = opts.yieldMs ?? 50;
+  let last = now();
+  for (const list of plan.byInit.values()) {
+    if (now() - last >= yieldMs) {
+      await new Promise((r) => setTimeout(r, 0));
+      last = now();
+    }
+    opts.signal?.throwIfAborted();
+    mergeWeight(plan.kernel!, list);
+    progress(list);
+  }
+  return plan.result();
+}
+
+/** A checked merge, ready to write: the weights to change (each with its adapters' terms) and the report to return. */
+interface MergePlan {
+  byInit: Map<string, Planned[]>;
+  kernel: RowKernel | null;
+  /** The merge result, its time measured when called. */
+  result: () => LoraMergeResult;
+}
+
+/** Parse, map and check every adapter against the graph (no byte written): see {@link mergeLoras}. */
+function planMerge(
+  graph: Uint8Array,
+  external: Array<{ path: string; data: Uint8Array }> | undefined,
+  adapters: LoraAdapter[],
+  file: string,
+): MergePlan {
   const t0 = now();
   for (const ad of adapters) {
     if (!isLoraScale(ad.scale)) {
@@ -304,6 +381,5 @@ export function mergeLoras(
     byInit.set(p.weight.initializer.name, list);
   }
   const kernel = byInit.size > 0 ? createRowKernel() : null;
-  for (const list of byInit.values()) mergeWeight(kernel!, list);
-  return { adapters: reports, weightsChanged: byInit.size, ms: now() - t0 };
+  return { byInit, kernel, result: () => ({ adapters: reports, weightsChanged: byInit.size, ms: now() - t0 }) };
 }

@@ -9,7 +9,7 @@ import type { ModelSource } from '../source';
 import { isOnDemand } from '../sources/onDemand';
 import { readSidecars, sidecarsOf } from '../sources/externalData';
 import type { LoadProgress } from '../pipeline/types';
-import { mergeLoras, type LoraAdapter, type LoraMergeResult } from './merge';
+import { mergeLorasAsync, type LoraAdapter, type LoraMergeResult } from './merge';
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -81,7 +81,12 @@ export async function loadUnetSession(
           return r;
         },
   });
-  const lora = loras.length ? mergeLoras(model, external, [...loras], file) : undefined;
+  const lora = loras.length
+    ? await mergeLorasAsync(model, external, [...loras], file, {
+        signal: opts.signal,
+        onProgress: (m) => report({ phase: 'merge', file, status: m.weightsDone === 0 ? 'initiate' : m.weightsDone === m.weightsTotal ? 'done' : 'progress', loaded: m.bytesDone, total: m.bytesTotal }),
+      })
+    : undefined;
   opts.signal?.throwIfAborted();
   report({ phase: 'session', file, status: 'initiate', loaded: 0, total: null });
   const onDemand = (external ?? []).map((e) => e.data).filter(isOnDemand);

@@ -113,7 +113,11 @@ export interface ModelInfo {
 }
 
 export interface LoadProgress {
-  phase: 'fetch' | 'session';
+  /**
+   * 'fetch' a file (loaded / total: its bytes), 'merge' LoRAs into the U-Net (loaded / total: bytes of the weights
+   * written so far / to write; lora/unetSession.ts), 'session' creation.
+   */
+  phase: 'fetch' | 'merge' | 'session';
   file: string;
   status: 'initiate' | 'progress' | 'done';
   loaded: number;
