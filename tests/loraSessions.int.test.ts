@@ -143,6 +143,13 @@ describe('LoRA apply rebuilds only the U-Net', () => {
     expect([gone(TE), gone(UNET), gone(VAE)]).toEqual([0, 3, 0]);
     expect((await h.image()).equals(base)).toBe(true);
 
+    // The picker applies the set the grid row already loaded: no new session, the replaced base U-Net is released.
+    expect((await h.load('tiny+lora:tiny-lora:1', lora()))?.type).toBe('loaded');
+    expect([made(TE), made(UNET), made(VAE)]).toEqual([1, 5, 1]);
+    expect([gone(TE), gone(UNET), gone(VAE)]).toEqual([0, 4, 0]);
+    expect(h.handler.loadedIds()).toEqual(['tiny+lora:tiny-lora:1']);
+    expect((await h.image()).equals(withLora)).toBe(true);
+
     // Unload: every session released exactly once.
     await h.handler.handle({ id: 'U2', type: 'unload' } as Request);
     expect([gone(TE), gone(UNET), gone(VAE)]).toEqual([1, 5, 1]);

@@ -207,7 +207,7 @@ export class EngineHandler {
       (await servesPreference(existing, req.provider))
     ) {
       existing.lastUsed = ++this.useCounter;
-      if (req.activate !== false) this.activeId = req.model.id;
+      if (req.activate !== false) await this.activate(req.model.id, existing.family);
       this.post({ type: 'loaded', id: req.id, model: existing.model });
       if (this.loadAbort?.id === req.id) this.loadAbort = null;
       return;
@@ -252,22 +252,29 @@ export class EngineHandler {
       }
       const model: LoadedModel = { ...next.info, id: req.model.id };
       const old = this.pool.get(req.model.id);
-      const previous = this.activeId !== null && this.activeId !== req.model.id ? this.pool.get(this.activeId) : undefined;
       this.pool.set(req.model.id, { pipeline: next, model, lastUsed: ++this.useCounter, preference: req.provider, loraKey, family, ownBytes });
       if (old) await this.releaseWhenIdle(old.pipeline);
-      if (req.activate !== false || this.activeId === null) {
-        // The picker's Apply: the model it replaces (the same files with another LoRA set) goes, so its U-Net session
-        // is released now that the new one is ready; its text encoder and VAE live on in the new pipeline.
-        if (previous && previous.family === family && req.activate !== false) {
-          this.pool.delete(this.activeId!);
-          await this.releaseWhenIdle(previous.pipeline);
-        }
-        this.activeId = req.model.id;
-      }
+      if (req.activate !== false) await this.activate(req.model.id, family);
+      else if (this.activeId === null) this.activeId = req.model.id;
       await this.evict();
       this.post({ type: 'loaded', id: req.id, model });
     } finally {
       if (this.loadAbort?.id === req.id) this.loadAbort = null;
+    }
+  }
+
+  /**
+   * Make `id` the active model. The picker's Apply: the active model it replaces, when it is the same files with another
+   * LoRA set, leaves the pool, so its U-Net session is released now that the new one is ready (its text encoder and
+   * VAE live on in the new pipeline). A model of other files stays pooled (the grid, switching back).
+   */
+  private async activate(id: string, family: string): Promise<void> {
+    const previousId = this.activeId;
+    this.activeId = id;
+    const previous = previousId !== null && previousId !== id ? this.pool.get(previousId) : undefined;
+    if (previous && previous.family === family) {
+      this.pool.delete(previousId!);
+      await this.releaseWhenIdle(previous.pipeline);
     }
   }
 
