@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HubFault } from './server.mjs';
+import type { HubFault, HubLogEntry } from './server.mjs';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const STANDINS_DIR = join(ROOT, 'fixtures/generated/standins');
@@ -151,31 +151,95 @@ export function standinPlan(catalogFile = join(ROOT, 'models/catalog.json')): St
 }
 
 /**
+ * The files of a stand-in repo each hard behaviour of {@link hardFaults} is put on, in both layouts: diffusers'
+ * (unet/model.onnx, ...) and webnn/sdxl-turbo's flat onnx/ (onnx/unet_model_q4f16.onnx, ...). A repo has one of each.
+ */
+export const FAULT_FILES = {
+  /** HEAD without Content-Length. */
+  headNoLength: ['unet/model.onnx', 'onnx/unet_model_q4f16.onnx'],
+  /**
+   * ETag changed mid-download. SDXL-Turbo's stand-in U-Net is one 128 KiB chunk (nothing to change between chunks),
+   * so there it is the second text encoder (four chunks).
+   */
+  etagChange: ['unet/model.onnx', 'onnx/text_encoder_2_model_q4f16.onnx'],
+  /** Connection reset before any byte. */
+  reset: ['text_encoder/model.onnx', 'onnx/text_encoder_model_q4f16.onnx'],
+  /** Connection dropped after 700 body bytes. */
+  drop: ['vae_decoder/model.onnx', 'onnx/vae_decoder_model_q4f16.onnx'],
+  /** Answers 150 ms late. */
+  slow: ['model_index.json', 'scheduler/scheduler_config.json'],
+} as const;
+
+/**
  * The hub behaviours every stand-in download goes through, on top of startHub's `redirect: 'cross-origin'` (each
- * /resolve/ answer is a 302 to a second origin, the CDN, which serves the bytes), for each repo of `repos`:
+ * /resolve/ answer is a 302 to a second origin, the CDN, which serves the bytes), for each repo of `repos`
+ * (files: {@link FAULT_FILES}):
  * - Content-Range not readable on any Range answer: for a page, not in Access-Control-Expose-Headers (`page`);
  *   for Node's fetch, which does not filter CORS headers, not sent at all (`node`);
- * - HEAD answers without Content-Length for the U-Net graph (its size comes from probes of the body: a 1-byte Range
- *   whose Content-Range is hidden too, then a plain GET whose body is dropped);
- * - the U-Net graph's ETag changes after its first two requests (the file changed on the server: the download
- *   starts that file over);
+ * - HEAD answers without Content-Length for the U-Net graph (when the catalog leaves its size null, its size then
+ *   comes from probes of the body: a 1-byte Range whose Content-Range is hidden too, then a plain GET whose body is
+ *   dropped);
+ * - the U-Net graph's ETag (SDXL-Turbo: the second text encoder's) changes from the third GET on (the file changed on
+ *   the server: the download starts that file over);
  * - a connection reset before any byte on the text encoder graph, and a connection dropped mid-body on the VAE
  *   decoder graph (once each: retried);
  * - the model index and scheduler config slow to answer (delay).
- * File names cover both layouts: diffusers' (unet/model.onnx, ...) and webnn/sdxl-turbo's (onnx/unet_model_q4f16.onnx).
+ * Measured in Node (downloadModel with the page's CORS filter, 128 KiB chunks): a stand-in downloads through all of
+ * this in 1.3-2.2 s, of which the two retries' backoff is 1 s.
  */
 export function hardFaults(target: 'page' | 'node', repos: readonly string[]): Array<HubFault & { pattern: string }> {
   const faults: Array<HubFault & { pattern: string }> = [
     target === 'page' ? { pattern: 'standin/*', exposeHeaders: ['Content-Length', 'ETag'] } : { pattern: 'standin/*', omitHeaders: ['Content-Range'] },
   ];
   for (const r of repos) {
-    for (const unet of ['unet/model.onnx', 'onnx/unet_model_q4f16.onnx']) faults.push({ pattern: `${r}/${unet}`, headNoLength: true });
-    for (const unet of ['unet/model.onnx', 'onnx/unet_model_q4f16.onnx']) faults.push({ pattern: `${r}/${unet}`, etag: '"changed-on-the-server"', after: 2 });
-    for (const te of ['text_encoder/model.onnx', 'onnx/text_encoder_model_q4f16.onnx']) faults.push({ pattern: `${r}/${te}`, reset: true, times: 1 });
-    for (const vae of ['vae_decoder/model.onnx', 'onnx/vae_decoder_model_q4f16.onnx']) faults.push({ pattern: `${r}/${vae}`, closeAfter: 700, times: 1 });
-    for (const slow of ['model_index.json', 'scheduler/scheduler_config.json']) faults.push({ pattern: `${r}/${slow}`, delayMs: 150 });
+    for (const f of FAULT_FILES.headNoLength) faults.push({ pattern: `${r}/${f}`, headNoLength: true });
+    for (const f of FAULT_FILES.etagChange) faults.push({ pattern: `${r}/${f}`, etag: '"changed-on-the-server"', after: 2, methods: ['GET'] });
+    for (const f of FAULT_FILES.reset) faults.push({ pattern: `${r}/${f}`, reset: true, times: 1 });
+    for (const f of FAULT_FILES.drop) faults.push({ pattern: `${r}/${f}`, closeAfter: 700, times: 1 });
+    for (const f of FAULT_FILES.slow) faults.push({ pattern: `${r}/${f}`, delayMs: 150 });
   }
   return faults;
+}
+
+/** The behaviours of {@link hardFaults} a download can be shown to have met and survived, by the hub's log. */
+export type HardBehaviour = 'reset' | 'drop' | 'headNoLength' | 'etagChange';
+
+/**
+ * Which hard behaviours `repo`'s download met and survived, read from the hub's log (CDN answers, in order):
+ * - reset: a text encoder request reset before any byte, then that file answered in full;
+ * - drop: a VAE decoder answer cut after some bytes, then that file answered in full;
+ * - headNoLength: a HEAD on the U-Net graph (every one is answered without length), then the 1-byte probe a HEAD
+ *   without length leads to (bytes=0-0), then the file in full;
+ * - etagChange: the changed file's first chunk (a Range from byte 0, not the 1-byte probe) asked for twice: the
+ *   download started that file over.
+ */
+export function hardBehavioursMet(log: readonly HubLogEntry[], repo: string): HardBehaviour[] {
+  const cdn = log.filter((l) => l.origin === 'cdn');
+  const on = (files: readonly string[]) => cdn.filter((l) => files.some((f) => l.key === `${repo}/${f}`));
+  const full = (l: HubLogEntry) => (l.status === 200 || l.status === 206) && !l.aborted;
+  const then = (xs: HubLogEntry[], first: (l: HubLogEntry) => boolean) => {
+    const i = xs.findIndex(first);
+    return i >= 0 && xs.slice(i + 1).some((l) => l.key === xs[i].key && full(l));
+  };
+  const met: Record<HardBehaviour, boolean> = {
+    reset: then(on(FAULT_FILES.reset), (l) => l.status === 0 && l.bytes === 0),
+    drop: then(on(FAULT_FILES.drop), (l) => l.aborted && l.bytes > 0 && l.status >= 200 && l.status < 300),
+    headNoLength: then(on(FAULT_FILES.headNoLength), (l) => l.method === 'HEAD' && l.status === 200) && on(FAULT_FILES.headNoLength).some((l) => l.range === 'bytes=0-0'),
+    etagChange: on(FAULT_FILES.etagChange).filter((l) => l.method === 'GET' && /^bytes=0-(?!0$)/.test(l.range ?? '')).length >= 2,
+  };
+  return (Object.keys(met) as HardBehaviour[]).filter((b) => met[b]);
+}
+
+/**
+ * The hard behaviours `c`'s download must meet: reset and drop always; a HEAD without length where the catalog
+ * leaves the U-Net graph's size null (a pinned size needs no HEAD: SD 2.1, SD 1.5, SDXL-Turbo); on the page
+ * (128 KiB chunks, `chunkKiB=128`) the ETag change too (in Node every stand-in file is one 8 MiB chunk: a file
+ * changes between chunks only after the size probes of a size-null U-Net).
+ */
+export function hardBehavioursExpected(c: StandinCase, target: 'page' | 'node'): HardBehaviour[] {
+  const sizeNull = (c.entry.files as FileRow[]).some((f) => (FAULT_FILES.headNoLength as readonly string[]).includes(f.path) && f.size === null);
+  const want: Record<HardBehaviour, boolean> = { reset: true, drop: true, headNoLength: sizeNull, etagChange: target === 'page' || sizeNull };
+  return (Object.keys(want) as HardBehaviour[]).filter((b) => want[b]);
 }
 
 /**
