@@ -2,9 +2,11 @@
  * Acceptance (issue 12), the browser half: every remote catalog entry's stand-in (training/make_standins.py, listed
  * in fixtures/generated/standins/index.json) downloads in the app's library from the stand-in hub with
  * huggingface.co's hard behaviours (e2e/hub/standins.ts hardFaults: each /resolve/ answer a 302 to a second origin,
- * Range answers whose Content-Range the page may not read, HEAD without Content-Length, a U-Net whose ETag changes
- * mid-download, dropped connections, slow answers), loads on WASM, and draws images that change with the prompt and
- * the seed.
+ * Range answers whose Content-Range the page may not read, HEAD without Content-Length, a file whose ETag changes
+ * mid-download, dropped connections, slow answers; which of them each download met is read from the hub's log),
+ * loads on WASM, and draws images that change with the prompt and the seed. The catalog's SD 1.5 LCM-LoRA
+ * (lcm-lora-sdv1-5, its stand-in in the published key layout) is fetched from the hub as the app resolves it and
+ * merged into the sd-1-5 stand-in through the LoRA picker: its image differs from the same settings without it.
  *
  * /models/catalog.json is answered with the stand-in overlay (the real catalog with each remote entry pointed at its
  * stand-in repo, same ids and files); the app is opened with ?hub=/__hub (same-origin, through the preview server's
