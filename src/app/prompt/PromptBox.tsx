@@ -1,10 +1,10 @@
-import { memo, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { GENERATE_LIMITS, unknownWords } from '../../engine';
 import { liveTypingOn, requestLive } from '../live';
 import { updateSettings, useAppStore } from '../store';
 import { setView, useUiStore } from '../ui/uiStore';
 import { markInput } from '../ux/marks';
-import { applyCompletion, CAPABILITY_LINE, completions, PROMPT_EXAMPLES, wordAt } from './suggestions';
+import { applyCompletion, CAPABILITY_LINE, completions, PROMPT_EXAMPLES, settledText, TYPING_PAUSE_MS, wordAt } from './suggestions';
 
 /** Set the prompt (clamped to the engine's limit) and, with a 1-2 step model, regenerate as you type. */
 function setPrompt(text: string): boolean {
@@ -27,6 +27,17 @@ export const PromptBox = memo(function PromptBox() {
   const [caret, setCaret] = useState<number | null>(null);
   const [active, setActive] = useState(0);
   const [cutNote, setCutNote] = useState(false);
+  // True from a keystroke until TYPING_PAUSE_MS without one: the word at the caret is then checked too.
+  const [typing, setTyping] = useState(false);
+  const pauseTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const noteTyping = (): void => {
+    setTyping(true);
+    if (pauseTimer.current) clearTimeout(pauseTimer.current);
+    pauseTimer.current = setTimeout(() => setTyping(false), TYPING_PAUSE_MS);
+  };
+  useEffect(() => () => {
+    if (pauseTimer.current) clearTimeout(pauseTimer.current);
+  }, []);
   const box = useRef<HTMLTextAreaElement>(null);
   // Caret to restore after an accepted completion, applied in the same commit as the new text. A later frame
   // (requestAnimationFrame) raced keys typed meanwhile on a busy machine: "ca" typed after Tab landed as "ac".
@@ -38,8 +49,8 @@ export const PromptBox = memo(function PromptBox() {
   });
   const vocabSet = useMemo(() => (vocab ? new Set(vocab.words) : null), [vocab]);
   const at = caret === null ? null : wordAt(prompt, caret);
-  // The word still being typed (caret at its end) is not flagged yet: "whi" is on its way to "white".
-  const settled = at && caret !== null ? prompt.slice(0, at.start) + prompt.slice(caret) : prompt;
+  // The word still being typed (caret at its end) is not flagged until typing pauses: "whi" is on its way to "white".
+  const settled = settledText(prompt, caret, typing);
   const unknown = useMemo(() => (vocabSet ? unknownWords(settled, vocabSet) : []), [settled, vocabSet]);
   const options = vocab && at ? completions(at.prefix, vocab.words) : [];
 
@@ -70,6 +81,7 @@ export const PromptBox = memo(function PromptBox() {
           aria-describedby="prompt-help"
           onChange={(e) => {
             setCutNote(setPrompt(e.target.value));
+            noteTyping();
             setCaret(e.target.selectionStart);
             setActive(0);
           }}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { unknownWords, vocabularyWords } from '../../engine';
-import { applyCompletion, completions, DEFAULT_PROMPT, PROMPT_EXAMPLES, wordAt } from './suggestions';
+import { applyCompletion, completions, DEFAULT_PROMPT, PROMPT_EXAMPLES, settledText, TYPING_PAUSE_MS, wordAt } from './suggestions';
 
 const vocab = vocabularyWords(JSON.parse(readFileSync(new URL('../../../models/fewstep-turbo/tokenizer/tokenizer.json', import.meta.url), 'utf8')))!;
 const HELD_OUT = [/red triangle/, /green circle/, /blue square/];
@@ -28,5 +28,26 @@ describe('prompt suggestions', () => {
     expect(completions('circle', vocab)).toEqual(['circles']);
     expect(applyCompletion('a yel on', 2, 5, 'yellow')).toEqual({ text: 'a yellow on', caret: 9 });
     expect(applyCompletion('a yel', 2, 5, 'yellow')).toEqual({ text: 'a yellow ', caret: 9 });
+  });
+});
+
+describe('settledText (which words are checked for the unknown-word note)', () => {
+  it('leaves out the word at the caret only while typing', () => {
+    expect(settledText('a cat', 5, true)).toBe('a ');
+    expect(settledText('a cat', 5, false)).toBe('a cat');
+    expect(unknownWords(settledText('a cat', 5, false), new Set(vocab))).toEqual(['cat']);
+    expect(unknownWords(settledText('a whi', 5, true), new Set(vocab))).toEqual([]);
+  });
+
+  it('checks the whole text when the caret is not at the end of a word or unknown', () => {
+    expect(settledText('a cat on', 8, true)).toBe('a cat ');
+    expect(settledText('a cat ', 6, true)).toBe('a cat ');
+    expect(settledText('a cat', null, true)).toBe('a cat');
+    expect(settledText('a cat', 3, true)).toBe('a cat');
+  });
+
+  it('waits a short pause', () => {
+    expect(TYPING_PAUSE_MS).toBeGreaterThanOrEqual(300);
+    expect(TYPING_PAUSE_MS).toBeLessThanOrEqual(1000);
   });
 });

@@ -32,6 +32,21 @@ export function wordAt(text: string, caret: number): { prefix: string; start: nu
   return { prefix: text.slice(start, caret), start };
 }
 
+/** How long (ms) without a keystroke before the word at the caret counts as finished and is checked. */
+export const TYPING_PAUSE_MS = 600;
+
+/**
+ * The part of `text` whose words are checked against the vocabulary. While the user is typing (a keystroke less
+ * than {@link TYPING_PAUSE_MS} ago) the word ending at `caret` is left out, since "whi" is on its way to "white";
+ * once typing pauses (or the caret is not at the end of a word) the whole text is checked, so "a cat" left as is
+ * flags "cat".
+ */
+export function settledText(text: string, caret: number | null, typing: boolean): string {
+  if (!typing || caret === null) return text;
+  const at = wordAt(text, caret);
+  return at ? text.slice(0, at.start) + text.slice(caret) : text;
+}
+
 /** Known words that complete `prefix` (case-insensitive), shortest first; the prefix itself is left out. */
 export function completions(prefix: string, words: readonly string[], max = 6): string[] {
   const p = prefix.toLowerCase();
