@@ -14,6 +14,7 @@ import { generateParams, runResult } from './runs';
 import { addRun, updateSettings, useAppStore, type RunResult } from './store';
 import { checkTimesteps, effectiveSampler } from './timesteps';
 import { markRequest, markResult } from './ux/marks';
+import { noteUnknownLinkModel } from './startup';
 import { startEngine } from './engineWorker';
 
 /** The page's engine worker (engineWorker.ts; main.tsx starts it before the app loads). */
@@ -61,6 +62,8 @@ export async function initApp(modelProviders: readonly ModelProvider[] = []): Pr
   performance.mark('fewstep:models-discovered');
   const { settings } = useAppStore.getState();
   const modelId = models.some((m) => m.id === settings.modelId) ? settings.modelId : (models[0]?.id ?? '');
+  // A `model=` in the link that names no model found: said in the notice (the first model loads instead).
+  noteUnknownLinkModel(`?${q.toString()}`, models.map((m) => m.id));
   useAppStore.setState({ models, modelsReady: true });
   if (!modelId) {
     updateSettings({ modelId });

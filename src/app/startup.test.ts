@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { initialCompareState, useCompareStore } from './compare/compareStore';
-import { applyUrlSettings, currentQuery } from './startup';
+import { applyUrlSettings, currentQuery, noteUnknownLinkModel, withIgnoredSetting } from './startup';
 import { initialState, useAppStore } from './store';
 import { useUiStore } from './ui/uiStore';
 import { decodeSettings } from './urlState';
@@ -81,5 +81,26 @@ describe('settings <-> URL', () => {
     // The model's own sampler ('') is left out rather than written as an empty value.
     useAppStore.setState((s) => ({ settings: { ...s.settings, sampler: '' } }));
     expect(new URLSearchParams(currentQuery('')).has('sampler')).toBe(false);
+  });
+
+  it('a link model that is not known joins the ignored settings; an unknown view is listed and dropped from the rewritten link', () => {
+    useUiStore.setState({ notice: null });
+    applyUrlSettings('?model=nope&view=zzz&steps=abc');
+    noteUnknownLinkModel('?model=nope&view=zzz&steps=abc', ['fewstep-turbo', 'fewstep-teacher']);
+    const notice = useUiStore.getState().notice ?? '';
+    expect(notice).toBe('Ignored settings in the link (out of range or not understood): steps=abc, view=zzz, model=nope (not a known model; known: fewstep-turbo, fewstep-teacher).');
+    const q = new URLSearchParams(currentQuery('?model=nope&view=zzz&fixtures'));
+    expect(q.has('view')).toBe(false);
+    expect(q.has('fixtures')).toBe(true);
+    expect(new URLSearchParams(currentQuery('?view=bench')).get('view')).toBe('bench');
+    // A known model adds nothing; with no other notice the sentence is started.
+    useUiStore.setState({ notice: null });
+    noteUnknownLinkModel('?model=fewstep-teacher', ['fewstep-teacher']);
+    expect(useUiStore.getState().notice).toBeNull();
+    noteUnknownLinkModel('?model=x', []);
+    expect(useUiStore.getState().notice).toBe('Ignored settings in the link (out of range or not understood): model=x (not a known model; known: none).');
+    expect(withIgnoredSetting('The prompt in the link was cut to 1000 characters.', 'model=x')).toBe(
+      'The prompt in the link was cut to 1000 characters. Ignored settings in the link (out of range or not understood): model=x.',
+    );
   });
 });

@@ -30,6 +30,31 @@ export function rejectedUrlKeys(search: string, decoded: ReturnType<typeof decod
   return out;
 }
 
+const IGNORED_PREFIX = 'Ignored settings in the link (out of range or not understood): ';
+
+/**
+ * `notice` with `item` ("model=nope (no such model …)") added to its "Ignored settings in the link …" sentence, which
+ * applyUrlSettings writes last; the sentence is started when there is none. For settings that can only be checked
+ * once the app knows more than the link (the model list, known after discovery in engineBridge.initApp).
+ */
+export function withIgnoredSetting(notice: string | null, item: string): string {
+  if (!notice) return `${IGNORED_PREFIX}${item}.`;
+  if (notice.includes(IGNORED_PREFIX)) return `${notice.replace(/\.$/, '')}, ${item}.`;
+  return `${notice} ${IGNORED_PREFIX}${item}.`;
+}
+
+/**
+ * Report a link's `model=` that names no model the app found (`known`: the ids discovered), in the page notice;
+ * the first model is loaded instead and the URL is rewritten with it. No-op when the link has no `model=` or it is known.
+ */
+export function noteUnknownLinkModel(search: string, known: readonly string[]): void {
+  const raw = new URLSearchParams(search).get(URL_KEYS.modelId);
+  if (raw === null || known.includes(raw)) return;
+  const shown = raw.length > 24 ? `${raw.slice(0, 24)}…` : raw;
+  const item = `${URL_KEYS.modelId}=${shown} (not a known model; known: ${known.join(', ') || 'none'})`;
+  useUiStore.setState((s) => ({ notice: withIgnoredSetting(s.notice, item) }));
+}
+
 /** Apply the settings a query string describes; invalid values are ignored. */
 export function applyUrlSettings(search: string = location.search): void {
   const d = decodeSettings(search);
@@ -50,7 +75,7 @@ export function applyUrlSettings(search: string = location.search): void {
   const loraProblems = rawLora !== null ? loraLinkList(rawLora).problems : [];
   if (loraProblems.length) notes.push(`Some LoRAs in the link were left out: ${loraProblems.join(' ')}`);
   const rejected = rejectedUrlKeys(search, d);
-  if (rejected.length) notes.push(`Ignored settings in the link (out of range or not understood): ${rejected.join(', ')}.`);
+  if (rejected.length) notes.push(`${IGNORED_PREFIX}${rejected.join(', ')}.`);
   useUiStore.setState({ view: parseView(search), notice: notes.length ? notes.join(' ') : null });
   const patch: Partial<Settings> = {};
   if (d.prompt !== undefined) patch.prompt = d.prompt;
@@ -83,6 +108,9 @@ export function currentQuery(search: string = location.search): string {
   }
   const kept = new URLSearchParams(search);
   for (const k of Object.values(URL_KEYS)) kept.delete(k);
+  // A `view=` the app does not have was ignored (the notice lists it): the rewritten link drops it.
+  const view = kept.get('view');
+  if (view !== null && parseView(`?view=${encodeURIComponent(view)}`) !== view) kept.delete('view');
   const ours = encodeSettings({
     prompt: settings.prompt,
     negativePrompt: settings.negativePrompt,
