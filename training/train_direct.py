@@ -34,8 +34,9 @@ from train_teacher import EMA  # noqa: E402
 T_STUDENT = 999  # the trailing 1-step timestep
 
 
-def make_pairs(teacher, data, out_dir, n_pairs, chunk, guidance, log):
-    """Write chunk files {ids int16 [C,77], noise float32 [C,4,8,8], x0 float32 [C,4,8,8]} until n_pairs exist."""
+def make_pairs(teacher, data, out_dir, n_pairs, chunk, guidance, log, teacher_steps=50):
+    """Write chunk files {ids int16 [C,77], noise float32 [C,4,8,8], x0 float32 [C,4,8,8]} until n_pairs exist.
+    x0 is the teacher's DDIM-`teacher_steps` (trailing, eta 0, CFG `guidance`) output from z_T = noise."""
     os.makedirs(out_dir, exist_ok=True)
     scenes = [grammar.scene_from_labels(lab) for lab in torch.load(os.path.join(RUNS, "vae", "latents.pt"))["labels"].tolist()]
     for c in range((n_pairs + chunk - 1) // chunk):
@@ -50,7 +51,7 @@ def make_pairs(teacher, data, out_dir, n_pairs, chunk, guidance, log):
         with torch.no_grad():
             ctx = data.te(ids)[0]
         noise = torch.randn((chunk, 4, 8, 8), generator=g)
-        x0 = sample(teacher, DDIM(50), ctx, data.uncond, noise.clone(), guidance_scale=guidance)
+        x0 = sample(teacher, DDIM(teacher_steps), ctx, data.uncond, noise.clone(), guidance_scale=guidance)
         torch.save({"ids": ids.to(torch.int16), "noise": noise, "x0": x0, "seconds": time.time() - t_chunk},
                    path + ".tmp")
         os.replace(path + ".tmp", path)
