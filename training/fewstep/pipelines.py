@@ -102,7 +102,8 @@ def registry():
     p["fewstep-turbo"] = dict(
         ckpt="turbo/final.pt", sched=schedule.euler_config(), lcm=False, pred="epsilon",
         fewstep={"default_steps": 1, "guidance_scale": 0.0, "sampler": "euler", "allowed_steps": [1, 2, 4],
-                 "description": "Adversarial diffusion distillation student: EulerDiscreteScheduler (trailing), "
+                 "description": "Adversarial diffusion distillation student (with DMD's regression loss on teacher pairs): "
+                                "EulerDiscreteScheduler (trailing), "
                                 "1-4 steps, no classifier-free guidance."},
         eval=[("EulerDiscreteScheduler", n, 0.0) for n in (1, 2, 4)])
     p["fewstep-direct"] = dict(
