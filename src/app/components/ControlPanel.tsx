@@ -12,6 +12,7 @@ import { clampGuidance } from '../lora/lcmPreset';
 import { LoraPicker } from '../lora/LoraPicker';
 import { useLoraStore } from '../lora/loraStore';
 import { samplerOptions } from './samplerOptions';
+import { samplerFit } from '../samplerFit';
 import { StepsSlider } from './StepsSlider';
 
 /**
@@ -124,6 +125,8 @@ export function ControlPanel() {
   const check = useMemo(() => checkTimesteps(settings.timesteps, settings.sampler, loaded), [settings.timesteps, settings.sampler, loaded]);
   const blocked = check.ok ? null : `Fix the timesteps to generate: ${check.message}`;
   const tcd = effectiveSampler(settings.sampler, loaded) === 'TCDScheduler';
+  // A caption when the sampler is not the model's family (CM multistep on the teacher draws blobs).
+  const fit = samplerFit(settings.sampler, loaded?.schedulerClass ?? '', { lcmLora: preset !== null });
   return (
     <form
       className="controls"
@@ -206,6 +209,11 @@ export function ControlPanel() {
           ))}
         </select>
       </label>
+      {fit && (
+        <p className={`hint${fit.level === 'broken' ? ' warn' : ''}`} role="status" data-testid="sampler-fit">
+          {fit.message}
+        </p>
+      )}
       {tcd && <StochasticitySlider />}
       <label>
         Execution provider
