@@ -89,7 +89,8 @@ export function BenchPanel() {
   const s = useBenchStore();
   const pct = s.progress && s.progress.total > 0 ? Math.round((100 * s.progress.done) / s.progress.total) : 0;
   return (
-    <details className="bench-panel" data-testid="bench-panel">
+    // Open on first visit: the tab holds nothing else, so a closed section looked empty.
+    <details className="bench-panel" data-testid="bench-panel" open>
       <summary>Benchmark</summary>
       <p className="hint">
         Times the pipelines this build serves through the app's own engine: warm-up, then {s.runs} timed runs per row, median
