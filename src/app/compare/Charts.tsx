@@ -1,15 +1,14 @@
 import { useEffect, useMemo, useState } from 'react';
 import type uPlot from 'uplot';
-import { samplerLabelFor } from '../../export/metadata';
 import { useAppStore, type RunResult } from '../store';
-import { alignLatency, alignQuality, alignStages, latencyGroups, scoredSeries, stack } from './chartData';
+import { alignLatency, alignQuality, alignStages, latencyGroups, runLabel, scoredSeries, seriesColor, singleStepBreakdown, stack } from './chartData';
+import { useLoraStore } from '../lora/loraStore';
 import { useCompareStore } from './compareStore';
 import { shortModelLabel } from './plan';
 import { loadReport, type QualityReport } from './quality';
 import { evaluatorAvailable } from './scoring';
 import { UPlotChart } from './UPlotChart';
 
-const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d'];
 const STAGE_COLORS = ['#a78bfa', '#2563eb', '#f59e0b', '#10b981', '#9ca3af'];
 const BASE = import.meta.env.BASE_URL;
 
@@ -25,10 +24,12 @@ export function Charts() {
   const providers = useMemo(() => [...new Set(runs.map((r) => r.provider))], [runs]);
   const [provider, setProvider] = useState<string>('');
   const shownProvider = provider && providers.includes(provider) ? provider : (runs[runs.length - 1]?.provider ?? '');
+  const shippedLoras = useLoraStore((s) => s.shipped);
   const labelFor = useMemo(() => {
     const names = new Map(models.map((m) => [m.id, shortModelLabel(m)]));
-    return (r: RunResult): string => r.rowLabel ?? `${names.get(r.modelId) ?? r.modelName} · ${samplerLabelFor(r.result.schedulerClass)}`;
-  }, [models]);
+    const loraNames = new Map(shippedLoras.map((l) => [l.id, l.name]));
+    return (r: RunResult): string => runLabel(r, names, loraNames);
+  }, [models, shippedLoras]);
   const groups = useMemo(
     () => latencyGroups(runs, labelFor, { provider: shownProvider, order: rowOrder.map((r) => r.key) }),
     [runs, labelFor, shownProvider, rowOrder],
@@ -46,7 +47,7 @@ export function Charts() {
       axes: [stepsAxis, { label: 'ms', size: 60 }],
       series: [
         { label: 'steps', value: (_u, v) => (v === null ? '–' : String(v)) },
-        ...a.series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { size: 6 }, value: (_u: uPlot, v: number | null) => fmtMs(v) })),
+        ...a.series.map((s, i) => ({ label: s.label, stroke: seriesColor(i), width: 2, spanGaps: true, points: { size: 6 }, value: (_u: uPlot, v: number | null) => fmtMs(v) })),
       ],
     };
     return { data, options, n: a.x.length };
@@ -55,6 +56,7 @@ export function Charts() {
   const stages = useMemo(() => {
     if (!stageGroup) return null;
     const a = alignStages(stageGroup);
+    const single = singleStepBreakdown(a);
     const raw = a.series.map((s) => s.values);
     const cum = stack(raw);
     // Draw the top band first: each series fills down to 0, the next (smaller) one paints over it.
@@ -78,7 +80,7 @@ export function Charts() {
         })),
       ],
     };
-    return { data, options };
+    return { data, options, single };
   }, [stageGroup]);
 
   return (
@@ -118,7 +120,14 @@ export function Charts() {
                   ))}
                 </select>
               </label>
-              <UPlotChart options={stages.options} data={stages.data} testId="breakdown-chart" />
+              {stages.single ? (
+                <p className="hint" data-testid="breakdown-single">
+                  Where the time goes, {stageGroup!.label}: {stages.single} Only one step count measured: move the step slider
+                  or run the comparison at other step counts to draw the breakdown chart.
+                </p>
+              ) : (
+                <UPlotChart options={stages.options} data={stages.data} testId="breakdown-chart" />
+              )}
             </>
           )}
         </>
@@ -159,7 +168,7 @@ function QualityChart({ labelFor }: { labelFor: (r: RunResult) => string }) {
         // with its points always shown: a 1-step method is a single point.
         ...a.series.map((s, i) => ({
           label: s.label,
-          stroke: PALETTE[i % PALETTE.length],
+          stroke: seriesColor(i),
           width: 2,
           spanGaps: true,
           points: { show: true, size: 7 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignLatency, alignQuality, alignStages, latencyGroups, median, runKey, stack } from './chartData';
+import { alignLatency, alignQuality, alignStages, latencyGroups, median, runKey, runLabel, seriesColor, singleStepBreakdown, stack } from './chartData';
 import { familyLabel, methodFamily, qualitySeries, parseReport } from './quality';
 import { fakeRun } from './testRuns';
 
@@ -118,5 +118,35 @@ describe('chart data', () => {
     expect(familyLabel('fewstep-ict')).toBe('Consistency training (iCT)');
     expect(familyLabel('fewstep-new-method')).toBe('New method');
     expect(familyLabel('teacher')).toBe('Teacher');
+  });
+
+  it('labels a run with its LoRAs, so the teacher with the Ink LoRA is not a second "Teacher · DDIM"', () => {
+    const names = new Map([['fewstep-teacher', 'Teacher']]);
+    const loraNames = new Map([['fewstep-style-ink', 'Ink style']]);
+    const plain = fakeRun();
+    const ink = fakeRun({ params: { ...plain.params, loras: [{ id: 'fewstep-style-ink', scale: 1 }] } });
+    const half = fakeRun({ params: { ...plain.params, loras: [{ id: 'fewstep-style-ink', scale: 0.5 }, { id: 'other', scale: 1 }] } });
+    expect(runLabel(plain, names, loraNames)).toBe('Teacher · DDIM');
+    expect(runLabel(ink, names, loraNames)).toBe('Teacher + Ink style · DDIM');
+    expect(runLabel(half, names, loraNames)).toBe('Teacher + Ink style 0.5 + other · DDIM');
+    expect(runLabel({ ...ink, rowLabel: 'Row' }, names, loraNames)).toBe('Row');
+    expect(runLabel(plain, new Map())).toBe('Fewstep teacher · DDIM');
+    const groups = latencyGroups([plain, ink], (r) => runLabel(r, names, loraNames));
+    expect(groups.map((g) => g.label)).toEqual(['Teacher · DDIM', 'Teacher + Ink style · DDIM']);
+  });
+
+  it('gives every series of a chart its own colour', () => {
+    const colors = Array.from({ length: 40 }, (_, i) => seriesColor(i));
+    expect(new Set(colors).size).toBe(40);
+    // The pairs that used to share a colour with a 10-colour palette.
+    expect(seriesColor(0)).not.toBe(seriesColor(10));
+    expect(seriesColor(1)).not.toBe(seriesColor(11));
+  });
+
+  it('says the breakdown in one line when only one step count was measured', () => {
+    const one = alignStages(latencyGroups([fakeRun({ steps: 4 })], () => 'T')[0]);
+    expect(singleStepBreakdown(one)).toBe('4 steps: Text encoder 11.0 ms, U-Net 80.0 ms, Scheduler 2.0 ms, VAE decode 17.0 ms, Overhead 3.0 ms (median).');
+    const two = alignStages(latencyGroups([fakeRun({ steps: 4 }), fakeRun({ steps: 1 })], () => 'T')[0]);
+    expect(singleStepBreakdown(two)).toBeNull();
   });
 });

@@ -8,6 +8,7 @@ import { breakdownOf, CHART_STAGES, type StageBreakdown } from './records';
 import type { QualityReport } from './quality';
 import type { RunResult } from '../store';
 import { poolIdFor } from '../lora/loraSet';
+import { samplerLabelFor } from '../../export/metadata';
 
 export interface LatencyGroup {
   key: string;
@@ -134,4 +135,48 @@ export function scoredSeries(
     label: g.label,
     points: [...g.by.entries()].map(([s, v]) => [s, v.reduce((a, b) => a + b, 0) / v.length] as [number, number]).sort((a, b) => a[0] - b[0]),
   }));
+}
+
+/**
+ * Series colours: 20 distinct hues first (every method in the report plus this session's runs fit), then golden-angle
+ * hues, so no two series of a chart share a colour (the quality chart used to wrap a 10-colour palette: teacher and
+ * teacher + style LoRA both blue).
+ */
+export const SERIES_COLORS: readonly string[] = [
+  '#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d',
+  '#1e3a8a', '#f87171', '#86efac', '#c084fc', '#7c2d12', '#67e8f9', '#a16207', '#f9a8d4', '#0f766e', '#000000',
+];
+
+/** The colour of the `i`-th series (0-based): see {@link SERIES_COLORS}. */
+export function seriesColor(i: number): string {
+  if (i < SERIES_COLORS.length) return SERIES_COLORS[i];
+  const hue = Math.round(((i - SERIES_COLORS.length) * 137.508 + 20) % 360);
+  return `hsl(${hue} 70% ${i % 2 ? 35 : 55}%)`;
+}
+
+/**
+ * A run's label in the charts: its grid row label, else "<model> + <LoRAs> · <sampler>" (`modelNames`: model id ->
+ * short name; `loraNames`: LoRA id -> display name, ids themselves otherwise). A run with the Ink style LoRA is no
+ * longer labelled like the plain model, as its own latency series.
+ */
+export function runLabel(
+  run: Pick<RunResult, 'rowLabel' | 'modelId' | 'modelName' | 'result'> & { params?: Pick<RunResult['params'], 'loras'> },
+  modelNames: ReadonlyMap<string, string>,
+  loraNames: ReadonlyMap<string, string> = new Map(),
+): string {
+  if (run.rowLabel) return run.rowLabel;
+  const loras = (run.params?.loras ?? []).map((l) => `${loraNames.get(l.id) ?? l.id}${l.scale === 1 ? '' : ` ${l.scale}`}`);
+  const model = modelNames.get(run.modelId) ?? run.modelName;
+  return `${model}${loras.length ? ` + ${loras.join(' + ')}` : ''} · ${samplerLabelFor(run.result.schedulerClass)}`;
+}
+
+/**
+ * The stage breakdown as one line when only one step count was measured (a stacked band chart over one x value
+ * draws nothing): "4 steps: Text encoder 10.0 ms, U-Net 80.0 ms, ... (median)". Null with two or more step counts.
+ */
+export function singleStepBreakdown(a: AlignedData): string | null {
+  if (a.x.length !== 1) return null;
+  const steps = a.x[0];
+  const parts = a.series.map((s) => `${s.label} ${(s.values[0] ?? 0).toFixed(1)} ms`);
+  return `${steps} step${steps === 1 ? '' : 's'}: ${parts.join(', ')} (median).`;
 }
