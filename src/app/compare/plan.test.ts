@@ -44,6 +44,16 @@ describe('comparison plan', () => {
     expect(shortModelLabel(choice('fewstep-progressive-4'))).toBe('Progressive 4');
     expect(shortModelLabel({ id: 'fixture-tiny-lcm', name: 'x', kind: 'fixture' })).toBe('Fixture tiny-lcm');
     expect(shortModelLabel({ id: 'hf:a/b', name: 'A very long model name that goes on and on', kind: 'remote' })).toHaveLength(28);
+    // The picker's display name (catalog.json), without its "(…)" explanation: "Fewstep LCM · LCM", not "Lcm · LCM".
+    expect(shortModelLabel(choice('fewstep-lcm', 'Fewstep LCM (latent consistency distillation)'))).toBe('Fewstep LCM');
+    expect(shortModelLabel(choice('fewstep-ict', 'Fewstep iCT (consistency training, no teacher)'))).toBe('Fewstep iCT');
+    expect(shortModelLabel(choice('fewstep-teacher', 'Fewstep teacher (DDIM, many steps)'))).toBe('Fewstep teacher');
+    // Too long without the step count: the id's short form.
+    expect(shortModelLabel(choice('fewstep-progressive-8', 'Fewstep progressive distillation, 8 steps'))).toBe('Progressive 8');
+    expect(shortModelLabel({ id: 'hf:a/b', name: 'SD-Turbo', kind: 'remote' })).toBe('SD-Turbo');
+    expect(
+      buildRows([{ choice: choice('fewstep-lcm', 'Fewstep LCM (latent consistency distillation)'), defaults: defaults('LCMScheduler', [1, 2, 4, 8]) }]).map((r) => r.label),
+    ).toEqual(['Fewstep LCM · LCM']);
   });
 
   it('keeps only the step columns some row allows, and runs only allowed cells row by row', () => {

@@ -102,15 +102,22 @@ export function modelRank(id: string): number {
   return { lcm: 80, turbo: 90, direct: 92, ict: 95 }[m[1]] ?? 100;
 }
 
-/** "fewstep-progressive-8" -> "Progressive 8", "fixture-tiny-lcm" -> "Fixture tiny-lcm"; other names as given. */
+/**
+ * The model's name for grid rows and charts: its display name as the model picker shows it, without the trailing
+ * "(…)" explanation ("Fewstep LCM (latent consistency distillation)" -> "Fewstep LCM") when that fits in 28 characters;
+ * else, for shipped models, from the id ("fewstep-progressive-8" -> "Progressive 8"); fixtures "Fixture tiny-lcm";
+ * other long names cut to 28 characters.
+ */
 export function shortModelLabel(choice: Pick<ModelChoice, 'id' | 'name' | 'kind'>): string {
+  const fixture = /^fixture-(.+)$/.exec(choice.id);
+  if (fixture) return `Fixture ${fixture[1]}`;
+  const plain = choice.name.replace(/\s*\([^()]*\)\s*$/, '').trim();
+  if (plain && plain !== choice.id && plain.length <= 28) return plain;
   const shipped = /^fewstep-(.+)$/.exec(choice.id);
   if (shipped) {
     const rest = shipped[1].replace(/^progressive-/, 'progressive ');
     return rest.charAt(0).toUpperCase() + rest.slice(1);
   }
-  const fixture = /^fixture-(.+)$/.exec(choice.id);
-  if (fixture) return `Fixture ${fixture[1]}`;
   return choice.name.length > 28 ? `${choice.name.slice(0, 27)}…` : choice.name;
 }
 
