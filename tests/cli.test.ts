@@ -251,9 +251,10 @@ describe('fewstep generate --lora', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/, LCMScheduler 4 steps, seed 7, \d+ ms, LoRA fewstep-lcm-lora:1 \+ fewstep-style-ink:0\.8 \(merged in \d+ ms\)\n$/);
-    // The app's engine: the same model with the same LoRA set (a pool id of its own), the app's params.
+    // The app's engine: the same model with the same LoRA set (a pool id of its own, loaded as a grid row does, so the
+    // base model other tests loaded stays pooled: an activating load of the same files replaces the active model), the app's params.
     const loras = [lcm, ink].map((f, i) => ({ name: f.split('/').pop()!.replace('.safetensors', ''), scale: i === 0 ? 1 : 0.8, bytes: new Uint8Array(readFileSync(join(ROOT, f))).buffer }));
-    const loaded = await app.request({ type: 'load', model: { ...shippedRef('fewstep-teacher'), id: 'fewstep-teacher+lora' }, provider: 'wasm', loras });
+    const loaded = await app.request({ type: 'load', model: { ...shippedRef('fewstep-teacher'), id: 'fewstep-teacher+lora' }, provider: 'wasm', loras, activate: false });
     if (loaded.type !== 'loaded') throw new Error(loaded.type);
     expect(loaded.model.lora?.adapters.map((a) => [a.name, a.format, a.unmatched])).toEqual([
       ['fewstep-lcm-lora', 'peft', 0],
