@@ -29,9 +29,9 @@ METHOD_COMPUTE = {
     "fewstep-direct": "6000 teacher DDIM-50 pairs (42 min of sampling) + 6000 steps x 64 in 27 min; needs the teacher",
     "fewstep-ict": "12235 steps x 64 in 124 min from random init; no teacher",
     "fewstep-turbo": "5000 steps x 32 in 35 min (fresh from the current teacher) + 4951 with half of each batch at "
-                     "t = 999 in 60 min on a shared machine (~21 alone) + 5000 with DMD's regression loss on 6000 "
-                     "teacher DDIM-32 pairs (21 min of sampling) in 54 min on a shared machine; needs the teacher and "
-                     "a discriminator",
+                     "t = 999 in 60 min on a shared machine (~21 alone) + 5000 (weight 10) and 3000 (weight 30) with DMD's "
+                     "regression loss on 6000 teacher DDIM-32 pairs (21 min of sampling) in 54 + 18 min on a shared "
+                     "machine; needs the teacher and a discriminator",
 }
 
 
