@@ -203,7 +203,7 @@ test('comparison grid: a "teacher + LCM-LoRA" row (LCM) next to "teacher DDIM", 
   await idle(page);
   await inView(page, 'compare');
   await expect(page.getByTestId(`row-${lcmRow}`)).toBeChecked();
-  await expect(page.getByTestId(`row-${lcmRow}`).locator('..')).toContainText('Teacher + LCM-LoRA · LCM');
+  await expect(page.getByTestId(`row-${lcmRow}`).locator('..')).toContainText('Fewstep teacher + LCM-LoRA · LCM');
   // Opt-in: the other LoRA rows are offered but not ticked.
   await expect(page.getByTestId('row-fewstep-teacher+lora:fewstep-style-ink:0.8:DDIMScheduler')).not.toBeChecked();
   await page.getByTestId('compare-run').click();

@@ -152,7 +152,7 @@ export function buildRows(models: readonly ModelWithDefaults[], loraRows: readon
     add(own, '');
     // Progressive students are distilled for DDIM at their own step count; DDPM there says nothing.
     if (own === 'DDIMScheduler' && !/progressive/.test(choice.id)) add('DDPMScheduler', 'DDPMScheduler');
-    // Base + LoRA set rows right after the base model's own (e.g. "Teacher + LCM-LoRA · LCM" next to "Teacher · DDIM").
+    // Base + LoRA set rows right after the base model's own (e.g. "Fewstep teacher + LCM-LoRA · LCM" next to "Fewstep teacher · DDIM").
     for (const spec of loraRows) if (spec.modelId === choice.id) add(spec.sampler || own, spec.sampler, spec);
   }
   return rows;
